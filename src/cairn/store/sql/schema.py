@@ -1,0 +1,163 @@
+"""The SQL schema, shared by SQLite and PostgreSQL.
+
+Shaped for speed (DESIGN decision 2):
+
+* ``keys`` interns every metric, param and tag key to an integer, so the big tables hold
+  integers instead of repeated strings.
+* ``metric_points`` is one narrow row per logged point (run, key, step, timestamp, value);
+  appends are cheap and a history read is one index range scan.
+* ``metric_summaries`` keeps, per (run, key), the latest point and the min, max and count,
+  updated on every write. Run pages, search filters and ordering read this table and never
+  scan history.
+* NaN is stored as NULL (SQLite cannot store NaN), and read back as NaN.
+
+These table objects describe the *current* schema, the one the newest migration produces.
+Migrations (``cairn/store/sql/migrations``) create and change the tables; this module is what
+the store's queries are written against.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import Float
+
+metadata = MetaData()
+
+# SQLite only gives INTEGER PRIMARY KEY its rowid behaviour (autoincrement, fast) for the exact
+# type name INTEGER, so big integer ids are spelled INTEGER there and BIGINT elsewhere.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+# SQLite's REAL and PostgreSQL's double precision are both 8-byte floats.
+Double = (
+    Float(53)
+    .with_variant(sqlite.REAL(), "sqlite")
+    .with_variant(postgresql.DOUBLE_PRECISION(), "postgresql")
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(500), nullable=False, unique=True),
+    # A URI, or a path relative to the store's artifact root (keeps ./mlruns relocatable).
+    Column("artifact_location", String(2048), nullable=False),
+    Column("lifecycle_stage", String(16), nullable=False, server_default="active"),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+    Column("deleted_time", BigInteger),
+)
+
+experiment_tags = Table(
+    "experiment_tags",
+    metadata,
+    Column("experiment_id", Id, ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("experiment_id", "key"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("pk", Id, primary_key=True, autoincrement=True),
+    Column("run_uuid", String(32), nullable=False, unique=True),
+    Column("experiment_id", Id, ForeignKey("experiments.id"), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("user_id", String(256), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger),
+    Column("lifecycle_stage", String(16), nullable=False, server_default="active"),
+    Column("deleted_time", BigInteger),
+    Index("ix_runs_experiment_start", "experiment_id", "lifecycle_stage", "start_time"),
+)
+
+keys = Table(
+    "keys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(250), nullable=False, unique=True),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_pk", Id, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    Column("key_id", Id, ForeignKey("keys.id"), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("run_pk", "key_id"),
+    Index("ix_params_key_value", "key_id", "value"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_pk", Id, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    Column("key_id", Id, ForeignKey("keys.id"), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("run_pk", "key_id"),
+    Index("ix_tags_key_value", "key_id", "value"),
+)
+
+metric_points = Table(
+    "metric_points",
+    metadata,
+    Column("run_pk", Id, nullable=False),
+    Column("key_id", Id, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("value", Double),  # NULL means NaN
+    Index("ix_metric_points_series", "run_pk", "key_id", "step"),
+)
+
+metric_summaries = Table(
+    "metric_summaries",
+    metadata,
+    Column("run_pk", Id, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    Column("key_id", Id, ForeignKey("keys.id"), nullable=False),
+    Column("latest_value", Double),
+    Column("latest_step", BigInteger, nullable=False),
+    Column("latest_timestamp", BigInteger, nullable=False),
+    Column("min_value", Double),  # NULL when every value so far was NaN
+    Column("max_value", Double),
+    Column("count", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_pk", "key_id"),
+    Index("ix_metric_summaries_key_latest", "key_id", "latest_value"),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("experiment_id", Id, ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("digest", String(36), nullable=False),
+    Column("source_type", String(36), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("schema", Text),
+    Column("profile", Text),
+    UniqueConstraint("experiment_id", "name", "digest", name="uq_datasets_identity"),
+)
+
+run_inputs = Table(
+    "run_inputs",
+    metadata,
+    Column("run_pk", Id, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    Column("dataset_id", Id, ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    # The input's tags (e.g. mlflow.data.context) as a JSON object.
+    Column("tags", Text, nullable=False, server_default="{}"),
+    Column("context", String(500)),
+    PrimaryKeyConstraint("run_pk", "dataset_id"),
+)

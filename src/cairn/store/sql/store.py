@@ -1,0 +1,940 @@
+"""The SQL tracking store: SQLite (the embedded default) and PostgreSQL, one implementation.
+
+    >>> store = SqlTrackingStore("sqlite:///" + tmp + "/t.db", artifact_root="file://" + tmp)
+    ... # doctest: +SKIP
+    >>> run = store.create_run("0", user_id="ada", start_time=0)  # doctest: +SKIP
+
+Reads use SQLAlchemy Core; the hot write path (``writes.py``) goes to the driver directly.
+Experiment artifact locations are stored relative to ``artifact_root`` unless given explicitly,
+which keeps an ``./mlruns`` folder relocatable (move it, rsync it, and it still works).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from cairn import validation as v
+from cairn._names import generate_run_name
+from cairn.artifacts import join_uri
+from cairn.entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    FrozenDict,
+    InputTag,
+    LifecycleStage,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from cairn.errors import (
+    ExperimentNotFound,
+    InvalidParameter,
+    InvalidState,
+    ResourceAlreadyExists,
+    ResourceNotFound,
+    RunNotFound,
+)
+from cairn.search.parser import parse_filter, parse_order_by
+from cairn.store.base import DEFAULT_EXPERIMENT_ID, MetricPoint, TrackingStore
+from cairn.store.sql import migrate, search, writes
+from cairn.store.sql.engine import make_engine, run_read, run_write
+from cairn.store.sql.keys import KeyCache
+from cairn.store.sql.schema import datasets as dataset_table
+from cairn.store.sql.schema import (
+    experiment_tags,
+    experiments,
+    keys,
+    metric_points,
+    metric_summaries,
+    params,
+    run_inputs,
+    runs,
+    tags,
+)
+
+_RUN_COLUMNS = (
+    runs.c.pk,
+    runs.c.run_uuid,
+    runs.c.experiment_id,
+    runs.c.name,
+    runs.c.user_id,
+    runs.c.status,
+    runs.c.start_time,
+    runs.c.end_time,
+    runs.c.lifecycle_stage,
+)
+_CHUNK = 900
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _has_scheme(location: str) -> bool:
+    head, sep, _ = location.partition(":")
+    return bool(sep) and len(head) > 1 and head.replace("-", "").replace("+", "").isalnum()
+
+
+class SqlTrackingStore(TrackingStore):
+    """A :class:`TrackingStore` over SQLite or PostgreSQL.
+
+    Args:
+        db_uri: ``sqlite:///path.db`` or ``postgresql://...``.
+        artifact_root: URI under which experiments without an explicit location keep their
+            artifacts (``<root>/<experiment_id>/<run_id>/artifacts``).
+        relative_locations: store default locations relative to ``artifact_root`` (True for
+            self-contained stores such as ``./mlruns``), or resolved and absolute (a shared
+            PostgreSQL, where every client must agree on where artifacts live).
+        display_uri: the URI to show in messages (defaults to ``db_uri``).
+
+    Raises:
+        SchemaOutdated, SchemaTooNew, StoreError: see :mod:`cairn.store.sql.migrate`.
+    """
+
+    def __init__(
+        self,
+        db_uri: str,
+        artifact_root: str,
+        *,
+        relative_locations: bool = True,
+        display_uri: str | None = None,
+    ) -> None:
+        self.uri = display_uri or db_uri
+        self.artifact_root = artifact_root.rstrip("/")
+        self.engine = make_engine(db_uri)
+        self.dialect = self.engine.dialect.name
+        migrate.ensure_schema(self.engine, self.uri)
+        self._relative_locations = relative_locations
+        self._keys = KeyCache()
+        self._locations: dict[int, str] = {}
+        self._locations_lock = threading.Lock()
+        self._run_search = search.RunSearchCompiler(self.dialect, self._relative_artifact_uri)
+        if not relative_locations:
+            self._resolve_default_location()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _write(self, work: Any) -> Any:
+        fresh: dict[str, int] = {}
+
+        def attempt(conn: Connection) -> Any:
+            fresh.clear()
+            return work(conn, fresh)
+
+        result = run_write(self.engine, attempt)
+        self._keys.commit(fresh)
+        return result
+
+    def _read(self, work: Any) -> Any:
+        return run_read(self.engine, work)
+
+    def _resolve_location(self, stored: str) -> str:
+        if _has_scheme(stored) or stored.startswith("/"):
+            return stored
+        return join_uri(self.artifact_root, stored)
+
+    def _relative_artifact_uri(self, uri: str) -> str:
+        prefix = self.artifact_root + "/"
+        return uri[len(prefix) :] if uri.startswith(prefix) else uri
+
+    def _resolve_default_location(self) -> None:
+        def work(conn: Connection, _fresh: dict[str, int]) -> None:
+            stored = conn.execute(
+                select(experiments.c.artifact_location).where(experiments.c.id == 0)
+            ).scalar()
+            if stored is not None and not _has_scheme(stored) and not stored.startswith("/"):
+                conn.execute(
+                    update(experiments)
+                    .where(experiments.c.id == 0)
+                    .values(artifact_location=self._resolve_location(stored))
+                )
+
+        self._write(work)
+
+    def _experiment_locations(self, conn: Connection, ids: set[int]) -> dict[int, str]:
+        missing = ids.difference(self._locations)
+        if missing:
+            rows = conn.execute(
+                select(experiments.c.id, experiments.c.artifact_location).where(
+                    experiments.c.id.in_(missing)
+                )
+            )
+            with self._locations_lock:
+                for exp_id, stored in rows:
+                    self._locations[exp_id] = self._resolve_location(stored)
+        return {i: self._locations[i] for i in ids if i in self._locations}
+
+    @staticmethod
+    def _experiment_pk(experiment_id: str | int) -> int:
+        try:
+            return int(experiment_id)
+        except (TypeError, ValueError):
+            raise ExperimentNotFound(
+                f"No experiment with id {experiment_id!r} (experiment ids are integers)",
+                experiment_id=experiment_id,
+            ) from None
+
+    @staticmethod
+    def _run_pk(conn: Connection, run_id: str, *, writable: bool = False) -> int:
+        row = conn.execute(
+            select(runs.c.pk, runs.c.lifecycle_stage).where(runs.c.run_uuid == run_id)
+        ).first()
+        if row is None:
+            raise RunNotFound(run_id)
+        if writable and row.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise InvalidParameter(
+                f"Run {run_id!r} is deleted; restore it before changing it", run_id=run_id
+            )
+        return int(row.pk)
+
+    # -- experiments ------------------------------------------------------------------------
+
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Sequence[tuple[str, str]] = (),
+    ) -> str:
+        v.validate_experiment_name(name)
+        if artifact_location is not None and (
+            len(artifact_location) > 2048 or artifact_location.startswith("runs:")
+        ):
+            raise InvalidParameter(
+                f"Invalid artifact location {artifact_location!r}: it must be a URI or "
+                "path of at most 2048 characters (runs:/ URIs are not allowed)"
+            )
+        tag_items = [
+            (v.validate_tag_key(k), v.tag_value_to_str(k, val, v.MAX_EXPERIMENT_TAG_VALUE_LENGTH))
+            for k, val in tags
+        ]
+
+        def work(conn: Connection, _fresh: dict[str, int]) -> str:
+            if conn.execute(select(experiments.c.id).where(experiments.c.name == name)).first():
+                raise ResourceAlreadyExists(
+                    f"Experiment {name!r} already exists (it may be deleted: restore it, or "
+                    "purge it with cairn gc)",
+                    name=name,
+                )
+            now = now_ms()
+            exp_id = conn.execute(
+                insert(experiments)
+                .values(
+                    name=name,
+                    artifact_location=artifact_location or "",
+                    lifecycle_stage=LifecycleStage.ACTIVE,
+                    creation_time=now,
+                    last_update_time=now,
+                )
+                .returning(experiments.c.id)
+            ).scalar_one()
+            if artifact_location is None:
+                location = str(exp_id)
+                if not self._relative_locations:
+                    location = self._resolve_location(location)
+                conn.execute(
+                    update(experiments)
+                    .where(experiments.c.id == exp_id)
+                    .values(artifact_location=location)
+                )
+            if tag_items:
+                conn.execute(
+                    insert(experiment_tags),
+                    [{"experiment_id": exp_id, "key": k, "value": val} for k, val in tag_items],
+                )
+            return str(exp_id)
+
+        try:
+            result: str = self._write(work)
+        except IntegrityError:
+            # Another process created the same name between our check and insert.
+            raise ResourceAlreadyExists(f"Experiment {name!r} already exists", name=name) from None
+        return result
+
+    def _load_experiments(self, conn: Connection, rows: Sequence[Any]) -> list[Experiment]:
+        ids = [r.id for r in rows]
+        tags_by_exp: dict[int, dict[str, str]] = {i: {} for i in ids}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            for exp_id, key, value in conn.execute(
+                select(
+                    experiment_tags.c.experiment_id, experiment_tags.c.key, experiment_tags.c.value
+                ).where(experiment_tags.c.experiment_id.in_(chunk))
+            ):
+                tags_by_exp[exp_id][key] = value
+        return [
+            Experiment(
+                experiment_id=str(r.id),
+                name=r.name,
+                artifact_location=self._resolve_location(r.artifact_location),
+                lifecycle_stage=r.lifecycle_stage,
+                tags=FrozenDict(tags_by_exp[r.id]),
+                creation_time=r.creation_time,
+                last_update_time=r.last_update_time,
+            )
+            for r in rows
+        ]
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        pk = self._experiment_pk(experiment_id)
+
+        def work(conn: Connection) -> Experiment:
+            row = conn.execute(select(experiments).where(experiments.c.id == pk)).first()
+            if row is None:
+                raise ExperimentNotFound(
+                    f"No experiment with id {experiment_id!r}", experiment_id=str(experiment_id)
+                )
+            return self._load_experiments(conn, [row])[0]
+
+        result: Experiment = self._read(work)
+        return result
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        def work(conn: Connection) -> Experiment | None:
+            row = conn.execute(select(experiments).where(experiments.c.name == name)).first()
+            return None if row is None else self._load_experiments(conn, [row])[0]
+
+        result: Experiment | None = self._read(work)
+        return result
+
+    def search_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        v.validate_max_results(max_results)
+        comparisons = parse_filter(filter_string, "experiments")
+        order_keys = parse_order_by(order_by, "experiments")
+        offset = search.decode_page_token(page_token)
+        stages = LifecycleStage.view_type_to_stages(ViewType.from_string(view_type))
+        stmt = (
+            select(experiments)
+            .where(
+                experiments.c.lifecycle_stage.in_(stages),
+                *(search.experiment_condition(c, self.dialect) for c in comparisons),
+            )
+            .order_by(*search.experiment_ordering(order_keys))
+        )
+        stmt = search.paginate(stmt, offset, max_results)
+
+        def work(conn: Connection) -> PagedList[Experiment]:
+            rows = conn.execute(stmt).all()
+            more = len(rows) > max_results
+            page = self._load_experiments(conn, rows[:max_results])
+            token = search.encode_page_token(offset + max_results) if more else None
+            return PagedList(page, token)
+
+        result: PagedList[Experiment] = self._read(work)
+        return result
+
+    def _change_experiment(
+        self, experiment_id: str, change: Any, *, allow_deleted: bool = False
+    ) -> None:
+        pk = self._experiment_pk(experiment_id)
+
+        def work(conn: Connection, _fresh: dict[str, int]) -> None:
+            row = conn.execute(select(experiments).where(experiments.c.id == pk)).first()
+            if row is None:
+                raise ExperimentNotFound(
+                    f"No experiment with id {experiment_id!r}", experiment_id=str(experiment_id)
+                )
+            if not allow_deleted and row.lifecycle_stage != LifecycleStage.ACTIVE:
+                raise InvalidState(
+                    f"Experiment {experiment_id!r} is deleted; restore it first "
+                    f"(cairn experiments restore {experiment_id})"
+                )
+            change(conn, row)
+            conn.execute(
+                update(experiments).where(experiments.c.id == pk).values(last_update_time=now_ms())
+            )
+
+        self._write(work)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        v.validate_experiment_name(new_name)
+
+        def change(conn: Connection, row: Row[Any]) -> None:
+            clash = conn.execute(
+                select(experiments.c.id).where(
+                    experiments.c.name == new_name, experiments.c.id != row.id
+                )
+            ).first()
+            if clash:
+                raise ResourceAlreadyExists(f"Experiment {new_name!r} already exists")
+            conn.execute(
+                update(experiments).where(experiments.c.id == row.id).values(name=new_name)
+            )
+
+        self._change_experiment(experiment_id, change)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        if str(experiment_id) == DEFAULT_EXPERIMENT_ID:
+            raise InvalidParameter("The Default experiment (id 0) cannot be deleted")
+
+        def change(conn: Connection, row: Row[Any]) -> None:
+            now = now_ms()
+            conn.execute(
+                update(experiments)
+                .where(experiments.c.id == row.id)
+                .values(lifecycle_stage=LifecycleStage.DELETED, deleted_time=now)
+            )
+            # Runs deleted together with their experiment carry its deletion time, so that
+            # restoring the experiment restores exactly these runs.
+            conn.execute(
+                update(runs)
+                .where(
+                    runs.c.experiment_id == row.id,
+                    runs.c.lifecycle_stage == LifecycleStage.ACTIVE,
+                )
+                .values(lifecycle_stage=LifecycleStage.DELETED, deleted_time=now)
+            )
+
+        self._change_experiment(experiment_id, change)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        def change(conn: Connection, row: Row[Any]) -> None:
+            if row.lifecycle_stage == LifecycleStage.ACTIVE:
+                return
+            conn.execute(
+                update(experiments)
+                .where(experiments.c.id == row.id)
+                .values(lifecycle_stage=LifecycleStage.ACTIVE, deleted_time=None)
+            )
+            conn.execute(
+                update(runs)
+                .where(
+                    runs.c.experiment_id == row.id,
+                    runs.c.lifecycle_stage == LifecycleStage.DELETED,
+                    runs.c.deleted_time == row.deleted_time,
+                )
+                .values(lifecycle_stage=LifecycleStage.ACTIVE, deleted_time=None)
+            )
+
+        self._change_experiment(experiment_id, change, allow_deleted=True)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        v.validate_tag_key(key)
+        value = v.tag_value_to_str(key, value, v.MAX_EXPERIMENT_TAG_VALUE_LENGTH)
+
+        def change(conn: Connection, row: Row[Any]) -> None:
+            conn.execute(
+                delete(experiment_tags).where(
+                    experiment_tags.c.experiment_id == row.id, experiment_tags.c.key == key
+                )
+            )
+            conn.execute(insert(experiment_tags).values(experiment_id=row.id, key=key, value=value))
+
+        self._change_experiment(experiment_id, change)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        def change(conn: Connection, row: Row[Any]) -> None:
+            deleted = conn.execute(
+                delete(experiment_tags).where(
+                    experiment_tags.c.experiment_id == row.id, experiment_tags.c.key == key
+                )
+            )
+            if deleted.rowcount == 0:
+                raise ResourceNotFound(f"Experiment {experiment_id!r} has no tag {key!r}", key=key)
+
+        self._change_experiment(experiment_id, change)
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str,
+        start_time: int,
+        tags: Sequence[RunTag] = (),
+        run_name: str | None = None,
+    ) -> Run:
+        exp_pk = self._experiment_pk(experiment_id)
+        tag_items = {v.validate_tag_key(t.key): v.tag_value_to_str(t.key, t.value) for t in tags}
+        name_tag = tag_items.get(writes.RUN_NAME_TAG)
+        if run_name and name_tag and run_name != name_tag:
+            raise InvalidParameter(
+                f"Both run_name {run_name!r} and a different tag "
+                f"{writes.RUN_NAME_TAG}={name_tag!r} were given; pass one of them"
+            )
+        name = v.validate_run_name(run_name or name_tag or generate_run_name())
+        tag_items[writes.RUN_NAME_TAG] = name
+        run_id = uuid.uuid4().hex
+        start_time = v.validate_timestamp("start_time", start_time)
+
+        def work(conn: Connection, fresh: dict[str, int]) -> int:
+            exp = conn.execute(
+                select(experiments.c.lifecycle_stage).where(experiments.c.id == exp_pk)
+            ).first()
+            if exp is None:
+                raise ExperimentNotFound(
+                    f"No experiment with id {experiment_id!r}", experiment_id=str(experiment_id)
+                )
+            if exp.lifecycle_stage != LifecycleStage.ACTIVE:
+                raise InvalidParameter(
+                    f"Experiment {experiment_id!r} is deleted; restore it before starting runs "
+                    "in it"
+                )
+            pk: int = conn.execute(
+                insert(runs)
+                .values(
+                    run_uuid=run_id,
+                    experiment_id=exp_pk,
+                    name=name,
+                    user_id=user_id or "",
+                    status=RunStatus.RUNNING.name,
+                    start_time=start_time,
+                    lifecycle_stage=LifecycleStage.ACTIVE,
+                )
+                .returning(runs.c.pk)
+            ).scalar_one()
+            key_ids = self._keys.ids_for_write(conn, tag_items, fresh)
+            writes.upsert_tags(conn, pk, tag_items, key_ids)
+            return pk
+
+        self._write(work)
+        return self.get_run(run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        def work(conn: Connection) -> Run:
+            row = conn.execute(select(*_RUN_COLUMNS).where(runs.c.run_uuid == run_id)).first()
+            if row is None:
+                raise RunNotFound(run_id)
+            return self._load_runs(conn, [row])[0]
+
+        result: Run = self._read(work)
+        return result
+
+    def _load_runs(self, conn: Connection, rows: Sequence[Any]) -> list[Run]:
+        """Runs with their data and inputs, from ``_RUN_COLUMNS`` rows: three or four
+        set-based queries, however many runs."""
+        pks = [r.pk for r in rows]
+        metrics_of: dict[int, dict[str, float]] = {pk: {} for pk in pks}
+        params_of: dict[int, dict[str, str]] = {pk: {} for pk in pks}
+        tags_of: dict[int, dict[str, str]] = {pk: {} for pk in pks}
+        text_rows: list[tuple[dict[int, dict[str, str]], list[tuple[int, int, str]]]] = []
+        metric_rows: list[tuple[int, int, float | None]] = []
+        for start in range(0, len(pks), _CHUNK):
+            chunk = pks[start : start + _CHUNK]
+            for table, target in ((params, params_of), (tags, tags_of)):
+                stmt = select(table.c.run_pk, table.c.key_id, table.c.value).where(
+                    table.c.run_pk.in_(chunk)
+                )
+                text_rows.append((target, list(conn.execute(stmt).tuples())))
+            stmt = select(
+                metric_summaries.c.run_pk,
+                metric_summaries.c.key_id,
+                metric_summaries.c.latest_value,
+            ).where(metric_summaries.c.run_pk.in_(chunk))
+            metric_rows.extend(conn.execute(stmt).tuples())
+        key_ids = {row[1] for row in metric_rows}
+        for _, part in text_rows:
+            key_ids.update(row[1] for row in part)
+        names = self._keys.names(conn, key_ids)
+        for target, part in text_rows:
+            for run_pk, key_id, text_value in part:
+                target[run_pk][names[key_id]] = text_value
+        nan_safe = writes.nan_safe
+        for run_pk, key_id, value in metric_rows:
+            metrics_of[run_pk][names[key_id]] = nan_safe(value)
+        inputs_of = self._load_inputs(conn, pks)
+        locations = self._experiment_locations(conn, {r.experiment_id for r in rows})
+        result = []
+        for r in rows:
+            info = RunInfo(
+                run_id=r.run_uuid,
+                experiment_id=str(r.experiment_id),
+                run_name=r.name,
+                user_id=r.user_id,
+                status=r.status,
+                start_time=r.start_time,
+                end_time=r.end_time,
+                artifact_uri=f"{locations[r.experiment_id]}/{r.run_uuid}/artifacts",
+                lifecycle_stage=r.lifecycle_stage,
+            )
+            data = RunData(
+                metrics=FrozenDict(metrics_of[r.pk]),
+                params=FrozenDict(params_of[r.pk]),
+                tags=FrozenDict(tags_of[r.pk]),
+            )
+            result.append(Run(info, data, inputs_of.get(r.pk, RunInputs())))
+        return result
+
+    def _load_inputs(self, conn: Connection, pks: list[int]) -> dict[int, RunInputs]:
+        found: dict[int, list[DatasetInput]] = {}
+        for start in range(0, len(pks), _CHUNK):
+            chunk = pks[start : start + _CHUNK]
+            rows = conn.execute(
+                select(run_inputs.c.run_pk, run_inputs.c.tags, dataset_table)
+                .join(dataset_table, dataset_table.c.id == run_inputs.c.dataset_id)
+                .where(run_inputs.c.run_pk.in_(chunk))
+                .order_by(run_inputs.c.run_pk, dataset_table.c.id)
+            )
+            for r in rows:
+                dataset = Dataset(r.name, r.digest, r.source_type, r.source, r.schema, r.profile)
+                input_tags = tuple(InputTag(k, val) for k, val in json.loads(r.tags).items())
+                found.setdefault(r.run_pk, []).append(DatasetInput(dataset, input_tags))
+        return {pk: RunInputs(dataset_inputs=tuple(items)) for pk, items in found.items()}
+
+    def update_run_info(
+        self,
+        run_id: str,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        values: dict[str, Any] = {}
+        if status is not None:
+            try:
+                values["status"] = RunStatus.to_string(status)
+            except ValueError as err:
+                raise InvalidParameter(f"Invalid run status: {err}") from None
+        if end_time is not None:
+            values["end_time"] = v.validate_timestamp("end_time", end_time)
+        if run_name:
+            values["name"] = v.validate_run_name(run_name)
+
+        def work(conn: Connection, fresh: dict[str, int]) -> None:
+            pk = self._run_pk(conn, run_id, writable=True)
+            if values:
+                conn.execute(update(runs).where(runs.c.pk == pk).values(**values))
+            if run_name:
+                key_ids = self._keys.ids_for_write(conn, [writes.RUN_NAME_TAG], fresh)
+                writes.upsert_tags(conn, pk, {writes.RUN_NAME_TAG: run_name}, key_ids)
+
+        self._write(work)
+        return self.get_run(run_id).info
+
+    def _set_run_lifecycle(self, run_id: str, stage: str) -> None:
+        def work(conn: Connection, _fresh: dict[str, int]) -> None:
+            pk = self._run_pk(conn, run_id)
+            conn.execute(
+                update(runs)
+                .where(runs.c.pk == pk)
+                .values(
+                    lifecycle_stage=stage,
+                    deleted_time=now_ms() if stage == LifecycleStage.DELETED else None,
+                )
+            )
+
+        self._write(work)
+
+    def delete_run(self, run_id: str) -> None:
+        self._set_run_lifecycle(run_id, LifecycleStage.DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_run_lifecycle(run_id, LifecycleStage.ACTIVE)
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        stmt, offset = self._run_search_statement(
+            experiment_ids, filter_string, run_view_type, max_results, order_by, page_token
+        )
+
+        def work(conn: Connection) -> PagedList[Run]:
+            rows = conn.execute(stmt).all()
+            more = len(rows) > max_results
+            page = self._load_runs(conn, rows[:max_results])
+            token = search.encode_page_token(offset + max_results) if more else None
+            return PagedList(page, token)
+
+        result: PagedList[Run] = self._read(work)
+        return result
+
+    def _run_search_statement(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None,
+        run_view_type: int,
+        max_results: int,
+        order_by: Sequence[str] | None,
+        page_token: str | None,
+    ) -> tuple[Any, int]:
+        v.validate_max_results(max_results)
+        comparisons = parse_filter(filter_string, "runs")
+        order_keys = parse_order_by(order_by, "runs")
+        offset = search.decode_page_token(page_token)
+        stages = LifecycleStage.view_type_to_stages(ViewType.from_string(run_view_type))
+        exp_pks = []
+        for exp_id in experiment_ids:
+            try:
+                exp_pks.append(int(exp_id))
+            except (TypeError, ValueError):
+                continue  # no run belongs to an experiment id that cannot exist
+        source, ordering = self._run_search.ordering(order_keys, runs)
+        stmt = (
+            select(*_RUN_COLUMNS)
+            .select_from(source)
+            .where(
+                runs.c.experiment_id.in_(exp_pks),
+                runs.c.lifecycle_stage.in_(stages),
+                *(self._run_search.condition(c) for c in comparisons),
+            )
+            .order_by(*ordering)
+        )
+        return search.paginate(stmt, offset, max_results), offset
+
+    # -- logging ----------------------------------------------------------------------------
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        points: list[MetricPoint] = [
+            (
+                run_id,
+                v.validate_metric_key(m.key),
+                v.validate_metric_value(m.key, m.value),
+                v.validate_timestamp(m.key, m.timestamp),
+                v.validate_step(m.key, m.step),
+            )
+            for m in metrics
+        ]
+        param_items: dict[str, str] = {}
+        for p in params:
+            value = v.param_value_to_str(v.validate_param_key(p.key), p.value)
+            if param_items.setdefault(p.key, value) != value:
+                raise InvalidParameter(
+                    f"Param {p.key!r} appears twice in one batch with different values "
+                    f"({param_items[p.key]!r} and {value!r})"
+                )
+        tag_items = {v.validate_tag_key(t.key): v.tag_value_to_str(t.key, t.value) for t in tags}
+        if not (points or param_items or tag_items):
+            self._read(lambda conn: self._run_pk(conn, run_id))
+            return
+
+        def work(conn: Connection, fresh: dict[str, int]) -> None:
+            pk = self._run_pk(conn, run_id, writable=True)
+            key_ids = self._keys.ids_for_write(conn, [*param_items, *tag_items], fresh)
+            writes.insert_params(conn, pk, run_id, param_items, key_ids)
+            writes.upsert_tags(conn, pk, tag_items, key_ids)
+            if points:
+                writes.insert_metric_points(conn, self._keys, fresh, points)
+
+        self._write(work)
+
+    def log_metric_points(self, points: Sequence[MetricPoint]) -> None:
+        if not points:
+            return
+        self._write(
+            lambda conn, fresh: writes.insert_metric_points(conn, self._keys, fresh, points)
+        )
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        def work(conn: Connection, _fresh: dict[str, int]) -> None:
+            pk = self._run_pk(conn, run_id, writable=True)
+            key_id = self._keys.ids_for_read(conn, [key]).get(key)
+            deleted = (
+                conn.execute(delete(tags).where(tags.c.run_pk == pk, tags.c.key_id == key_id))
+                if key_id is not None
+                else None
+            )
+            if deleted is None or deleted.rowcount == 0:
+                raise ResourceNotFound(f"Run {run_id!r} has no tag {key!r}", key=key)
+
+        self._write(work)
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = ()) -> None:
+        for item in datasets:
+            ds = item.dataset
+            if not ds.name or len(ds.name) > 500 or len(ds.digest) > 36:
+                raise InvalidParameter(
+                    f"Invalid dataset {ds.name!r}: names are 1-500 characters and digests at "
+                    "most 36"
+                )
+        if not datasets:
+            return
+
+        def work(conn: Connection, _fresh: dict[str, int]) -> None:
+            pk = self._run_pk(conn, run_id, writable=True)
+            exp_pk = conn.execute(select(runs.c.experiment_id).where(runs.c.pk == pk)).scalar_one()
+            for item in datasets:
+                ds = item.dataset
+                identity = and_(
+                    dataset_table.c.experiment_id == exp_pk,
+                    dataset_table.c.name == ds.name,
+                    dataset_table.c.digest == ds.digest,
+                )
+                ds_id = conn.execute(select(dataset_table.c.id).where(identity)).scalar()
+                if ds_id is None:
+                    ds_id = conn.execute(
+                        insert(dataset_table)
+                        .values(
+                            experiment_id=exp_pk,
+                            name=ds.name,
+                            digest=ds.digest,
+                            source_type=ds.source_type,
+                            source=ds.source,
+                            schema=ds.schema,
+                            profile=ds.profile,
+                        )
+                        .returning(dataset_table.c.id)
+                    ).scalar_one()
+                seen = conn.execute(
+                    select(run_inputs.c.run_pk).where(
+                        run_inputs.c.run_pk == pk, run_inputs.c.dataset_id == ds_id
+                    )
+                ).first()
+                if seen is None:
+                    tag_map = {t.key: t.value for t in item.tags}
+                    conn.execute(
+                        insert(run_inputs).values(
+                            run_pk=pk,
+                            dataset_id=ds_id,
+                            tags=json.dumps(tag_map),
+                            context=tag_map.get("mlflow.data.context"),
+                        )
+                    )
+
+        self._write(work)
+
+    def get_metric_history(
+        self,
+        run_id: str,
+        key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Metric]:
+        if max_results is not None:
+            v.validate_max_results(max_results, limit=10**9)
+        offset = search.decode_page_token(page_token)
+
+        def work(conn: Connection) -> PagedList[Metric]:
+            pk = self._run_pk(conn, run_id)
+            key_id = self._keys.ids_for_read(conn, [key]).get(key)
+            if key_id is None:
+                return PagedList([], None)
+            stmt = (
+                select(metric_points.c.step, metric_points.c.timestamp, metric_points.c.value)
+                .where(metric_points.c.run_pk == pk, metric_points.c.key_id == key_id)
+                .order_by(metric_points.c.step, metric_points.c.timestamp)
+            )
+            if max_results is not None:
+                stmt = search.paginate(stmt, offset, max_results)
+            elif offset:
+                stmt = stmt.offset(offset)
+            rows = conn.execute(stmt).all()
+            more = max_results is not None and len(rows) > max_results
+            if more:
+                rows = rows[:max_results]
+            nan = writes.nan_safe
+            page = [Metric(key, nan(val), ts, step, run_id) for step, ts, val in rows]
+            token = (
+                search.encode_page_token(offset + max_results)
+                if more and max_results is not None
+                else None
+            )
+            return PagedList(page, token)
+
+        result: PagedList[Metric] = self._read(work)
+        return result
+
+    # -- housekeeping -----------------------------------------------------------------------
+
+    def deleted_run_ids(self, older_than_ms: int | None = None) -> list[str]:
+        stmt = select(runs.c.run_uuid).where(runs.c.lifecycle_stage == LifecycleStage.DELETED)
+        if older_than_ms is not None:
+            stmt = stmt.where(runs.c.deleted_time <= now_ms() - older_than_ms)
+        result: list[str] = self._read(lambda conn: list(conn.execute(stmt).scalars()))
+        return result
+
+    def deleted_experiment_ids(self, older_than_ms: int | None = None) -> list[str]:
+        stmt = select(experiments.c.id).where(
+            experiments.c.lifecycle_stage == LifecycleStage.DELETED
+        )
+        if older_than_ms is not None:
+            stmt = stmt.where(experiments.c.deleted_time <= now_ms() - older_than_ms)
+        return [str(i) for i in self._read(lambda conn: list(conn.execute(stmt).scalars()))]
+
+    def purge_run(self, run_id: str) -> None:
+        def work(conn: Connection, _fresh: dict[str, int]) -> None:
+            row = conn.execute(
+                select(runs.c.pk, runs.c.lifecycle_stage).where(runs.c.run_uuid == run_id)
+            ).first()
+            if row is None:
+                raise RunNotFound(run_id)
+            if row.lifecycle_stage != LifecycleStage.DELETED:
+                raise InvalidState(
+                    f"Run {run_id!r} is not deleted; delete it first (cairn runs delete)"
+                )
+            for table in (metric_points, metric_summaries, params, tags, run_inputs):
+                conn.execute(delete(table).where(table.c.run_pk == row.pk))
+            conn.execute(delete(runs).where(runs.c.pk == row.pk))
+
+        self._write(work)
+
+    def purge_experiment(self, experiment_id: str) -> None:
+        pk = self._experiment_pk(experiment_id)
+
+        def work(conn: Connection, _fresh: dict[str, int]) -> None:
+            row = conn.execute(
+                select(experiments.c.lifecycle_stage).where(experiments.c.id == pk)
+            ).first()
+            if row is None:
+                raise ExperimentNotFound(
+                    f"No experiment with id {experiment_id!r}", experiment_id=experiment_id
+                )
+            if row.lifecycle_stage != LifecycleStage.DELETED:
+                raise InvalidState(f"Experiment {experiment_id!r} is not deleted")
+            remaining = conn.execute(
+                select(func.count()).select_from(runs).where(runs.c.experiment_id == pk)
+            ).scalar_one()
+            if remaining:
+                raise InvalidState(
+                    f"Experiment {experiment_id!r} still holds {remaining} runs; purge them first"
+                )
+            conn.execute(delete(dataset_table).where(dataset_table.c.experiment_id == pk))
+            conn.execute(delete(experiment_tags).where(experiment_tags.c.experiment_id == pk))
+            conn.execute(delete(experiments).where(experiments.c.id == pk))
+
+        self._write(work)
+        with self._locations_lock:
+            self._locations.pop(pk, None)
+
+    def count_runs(self, experiment_ids: Sequence[str]) -> dict[str, int]:
+        """Active runs per experiment, for listings."""
+        pks = [self._experiment_pk(e) for e in experiment_ids]
+        stmt = (
+            select(runs.c.experiment_id, func.count())
+            .where(runs.c.experiment_id.in_(pks), runs.c.lifecycle_stage == LifecycleStage.ACTIVE)
+            .group_by(runs.c.experiment_id)
+        )
+        counts = dict(self._read(lambda conn: conn.execute(stmt).tuples().all()))
+        return {e: int(counts.get(int(e), 0)) for e in experiment_ids}
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # For the key-name lookup in tests and tools.
+    def key_names(self) -> list[str]:
+        result: list[str] = self._read(
+            lambda conn: list(conn.execute(select(keys.c.name).order_by(keys.c.name)).scalars())
+        )
+        return result
