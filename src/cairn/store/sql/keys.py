@@ -67,7 +67,9 @@ class KeyCache:
         found: dict[str, int] = {}
         for start in range(0, len(missing), _CHUNK):
             chunk = missing[start : start + _CHUNK]
-            found.update(conn.execute(_SELECT_BY_NAME, {"names": chunk}).tuples())
+            found.update(
+                (name, key_id) for name, key_id in conn.execute(_SELECT_BY_NAME, {"names": chunk})
+            )
         self.commit(found)
         result.update(found)
         return result

@@ -5,7 +5,9 @@ filtering and nothing is loaded into Python to be discarded. Metric comparisons 
 per-(run, key) summary, never the history. Orderings become outer joins, with missing (and NaN)
 values last in either direction.
 
-SQLite's ``LIKE`` ignores case, so a case-sensitive ``LIKE`` is compiled to ``GLOB`` there.
+Patterns: ``%`` matches any run of characters, ``_`` one character, and a backslash makes the
+next character literal (``'100\\%'``), on every backend. SQLite's ``LIKE`` ignores case, so
+a case-sensitive ``LIKE`` is compiled to ``GLOB`` there.
 """
 
 from __future__ import annotations
@@ -68,14 +70,19 @@ _EXPERIMENT_ATTRIBUTE_COLUMN = {
 
 
 def like_to_glob(pattern: str) -> str:
-    """Translate a LIKE pattern to an equivalent, case-sensitive GLOB pattern.
+    r"""Translate a LIKE pattern (``\`` escapes ``%``, ``_`` and itself) to an equivalent,
+    case-sensitive GLOB pattern.
 
-    >>> like_to_glob("run_%[1]*")
-    'run?*[[]1]?[*]'
+    >>> like_to_glob(r"run_%[1]*\%")
+    'run?*[[]1][*]%'
     """
     out = []
-    for ch in pattern:
-        if ch == "%":
+    chars = iter(pattern)
+    for ch in chars:
+        if ch == "\\":
+            ch = next(chars, "\\")
+            out.append(f"[{ch}]" if ch in "*?[" else ch)
+        elif ch == "%":
             out.append("*")
         elif ch == "_":
             out.append("?")

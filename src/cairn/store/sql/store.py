@@ -537,13 +537,13 @@ class SqlTrackingStore(TrackingStore):
                 stmt = select(table.c.run_pk, table.c.key_id, table.c.value).where(
                     table.c.run_pk.in_(chunk)
                 )
-                text_rows.append((target, list(conn.execute(stmt).tuples())))
+                text_rows.append((target, [(r[0], r[1], r[2]) for r in conn.execute(stmt)]))
             stmt = select(
                 metric_summaries.c.run_pk,
                 metric_summaries.c.key_id,
                 metric_summaries.c.latest_value,
             ).where(metric_summaries.c.run_pk.in_(chunk))
-            metric_rows.extend(conn.execute(stmt).tuples())
+            metric_rows.extend((r[0], r[1], r[2]) for r in conn.execute(stmt))
         key_ids = {row[1] for row in metric_rows}
         for _, part in text_rows:
             key_ids.update(row[1] for row in part)
@@ -926,7 +926,7 @@ class SqlTrackingStore(TrackingStore):
             .where(runs.c.experiment_id.in_(pks), runs.c.lifecycle_stage == LifecycleStage.ACTIVE)
             .group_by(runs.c.experiment_id)
         )
-        counts = dict(self._read(lambda conn: conn.execute(stmt).tuples().all()))
+        counts = {r[0]: r[1] for r in self._read(lambda conn: conn.execute(stmt).all())}
         return {e: int(counts.get(int(e), 0)) for e in experiment_ids}
 
     def close(self) -> None:

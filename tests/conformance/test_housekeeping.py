@@ -1,0 +1,47 @@
+"""Permanent removal of soft-deleted runs and experiments (what ``cairn gc`` builds on)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cairn.entities import Metric, Param, ViewType
+from cairn.errors import InvalidState, RunNotFound
+from cairn.store.base import TrackingStore
+
+
+def test_purge_run_removes_it_and_everything_it_logged(store: TrackingStore) -> None:
+    keep = store.create_run("0", "u", 1).info.run_id
+    gone = store.create_run("0", "u", 2).info.run_id
+    for run_id in (keep, gone):
+        store.log_batch(run_id, [Metric("m", 1.0, 1, 0)], [Param("p", "1")])
+    with pytest.raises(InvalidState, match="not deleted"):
+        store.purge_run(gone)
+    store.delete_run(gone)
+    assert store.deleted_run_ids() == [gone]
+    store.purge_run(gone)
+    with pytest.raises(RunNotFound):
+        store.get_run(gone)
+    assert store.deleted_run_ids() == []
+    assert store.get_run(keep).data.metrics == {"m": 1.0}
+    assert len(store.get_metric_history(keep, "m")) == 1
+
+
+def test_deleted_run_ids_respects_age(store: TrackingStore) -> None:
+    run_id = store.create_run("0", "u", 1).info.run_id
+    store.delete_run(run_id)
+    assert store.deleted_run_ids(older_than_ms=0) == [run_id]
+    assert store.deleted_run_ids(older_than_ms=3_600_000) == []
+
+
+def test_purge_experiment_needs_it_deleted_and_empty(store: TrackingStore) -> None:
+    exp_id = store.create_experiment("temp")
+    run_id = store.create_run(exp_id, "u", 1).info.run_id
+    with pytest.raises(InvalidState):
+        store.purge_experiment(exp_id)
+    store.delete_experiment(exp_id)
+    with pytest.raises(InvalidState, match="runs"):
+        store.purge_experiment(exp_id)
+    store.purge_run(run_id)
+    store.purge_experiment(exp_id)
+    assert exp_id not in {e.experiment_id for e in store.search_experiments(ViewType.ALL)}
+    store.create_experiment("temp")  # the name is free again
