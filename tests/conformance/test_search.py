@@ -16,9 +16,9 @@ def runs(store: TrackingStore) -> dict[str, str]:
     """Five runs in experiment "0" with varied data; returns name -> run id."""
     spec = {
         # name: (start, metrics {key: [(step, value)]}, params, tags, status)
-        "alpha": (1000, {"acc": [(0, 0.2), (1, 0.9)], "loss": [(0, 0.5)]}, {"model": "rf", "lr": "0.1"}, {"team": "Vision"}, "FINISHED"),  # noqa: E501
-        "beta": (2000, {"acc": [(0, 0.7)], "loss": [(0, 0.3)]}, {"model": "rf", "lr": "0.01"}, {"team": "nlp"}, "FAILED"),  # noqa: E501
-        "gamma": (3000, {"acc": [(0, 0.5)], "loss": [(0, math.nan)]}, {"model": "svm"}, {}, "FINISHED"),  # noqa: E501
+        "alpha": (1000, {"acc": [(0, 0.2), (1, 0.9)], "loss": [(0, 0.5)]}, {"model": "rf", "lr": "0.1"}, {"team": "Vision"}, "FINISHED"),
+        "beta": (2000, {"acc": [(0, 0.7)], "loss": [(0, 0.3)]}, {"model": "rf", "lr": "0.01"}, {"team": "nlp"}, "FAILED"),
+        "gamma": (3000, {"acc": [(0, 0.5)], "loss": [(0, math.nan)]}, {"model": "svm"}, {}, "FINISHED"),
         "delta": (4000, {"loss": [(0, 0.1)]}, {"model": "Rf_2"}, {"team": "vision"}, "RUNNING"),
         "epsilon": (5000, {}, {}, {"note": "it's 100%"}, "RUNNING"),
     }
@@ -118,7 +118,7 @@ def test_artifact_uri_filter(store: TrackingStore, runs: dict[str, str]) -> None
         (["metrics.loss"], ["delta", "beta", "alpha", "epsilon", "gamma"]),
         (["metrics.acc.min"], ["alpha", "gamma", "beta", "epsilon", "delta"]),
         (["params.model", "start_time"], ["delta", "alpha", "beta", "gamma", "epsilon"]),
-        (["params.model DESC", "attributes.start_time DESC"], ["gamma", "beta", "alpha", "delta", "epsilon"]),  # noqa: E501
+        (["params.model DESC", "attributes.start_time DESC"], ["gamma", "beta", "alpha", "delta", "epsilon"]),
         (["tags.team"], ["alpha", "beta", "delta", "epsilon", "gamma"]),  # binary order
         (["attributes.run_name"], ["alpha", "beta", "delta", "epsilon", "gamma"]),
         (["start_time ASC"], ["alpha", "beta", "gamma", "delta", "epsilon"]),
