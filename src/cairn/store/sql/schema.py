@@ -4,12 +4,19 @@ Shaped for speed (DESIGN decision 2):
 
 * ``keys`` interns every metric, param and tag key to an integer, so the big tables hold
   integers instead of repeated strings.
-* ``metric_points`` is one narrow row per logged point (run, key, step, timestamp, value);
-  appends are cheap and a history read is one index range scan.
+* ``metric_blocks`` holds metric history in column blocks: one row per (run, key) and write
+  batch, carrying the batch's steps, timestamps and values as packed little-endian arrays
+  (int64, int64, float64). A batch of 100,000 points is one row, not 100,000, which is what
+  lets the background writer make points durable at memory speed, and lets a chart read a
+  series of a million points in milliseconds. Small writes (one point per request) append to
+  the series' last block while it holds fewer than ``SMALL_BLOCK`` points, so a series never
+  fragments into single-point rows. ``first_index`` is the series ordinal of the block's first
+  point; ``min_step``/``max_step`` let a zoomed chart read only the blocks it shows.
 * ``metric_summaries`` keeps, per (run, key), the latest point and the min, max and count,
   updated on every write. Run pages, search filters and ordering read this table and never
-  scan history.
-* NaN is stored as NULL (SQLite cannot store NaN), and read back as NaN.
+  scan history. ``tail_index`` is the ``first_index`` of the series' last block.
+* In summaries NaN is stored as NULL (SQLite cannot store NaN in a REAL column) and read back
+  as NaN; inside blocks NaN is stored as itself.
 
 These table objects describe the *current* schema, the one the newest migration produces.
 Migrations (``cairn/store/sql/migrations``) create and change the tables; this module is what
@@ -24,6 +31,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -111,15 +119,22 @@ tags = Table(
     Index("ix_tags_key_value", "key_id", "value"),
 )
 
-metric_points = Table(
-    "metric_points",
+#: A series' last block takes appended points while it holds fewer than this many.
+SMALL_BLOCK = 1024
+
+metric_blocks = Table(
+    "metric_blocks",
     metadata,
     Column("run_pk", Id, nullable=False),
     Column("key_id", Id, nullable=False),
-    Column("step", BigInteger, nullable=False),
-    Column("timestamp", BigInteger, nullable=False),
-    Column("value", Double),  # NULL means NaN
-    Index("ix_metric_points_series", "run_pk", "key_id", "step"),
+    Column("first_index", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("min_step", BigInteger, nullable=False),
+    Column("max_step", BigInteger, nullable=False),
+    Column("steps", LargeBinary, nullable=False),
+    Column("timestamps", LargeBinary, nullable=False),
+    Column("values", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("run_pk", "key_id", "first_index"),
 )
 
 metric_summaries = Table(
@@ -133,6 +148,7 @@ metric_summaries = Table(
     Column("min_value", Double),  # NULL when every value so far was NaN
     Column("max_value", Double),
     Column("count", BigInteger, nullable=False),
+    Column("tail_index", BigInteger, nullable=False),
     PrimaryKeyConstraint("run_pk", "key_id"),
     Index("ix_metric_summaries_key_latest", "key_id", "latest_value"),
 )

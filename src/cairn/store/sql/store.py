@@ -52,7 +52,7 @@ from cairn.errors import (
 )
 from cairn.search.parser import parse_filter, parse_order_by
 from cairn.store.base import DEFAULT_EXPERIMENT_ID, MetricPoint, TrackingStore
-from cairn.store.sql import migrate, search, writes
+from cairn.store.sql import history, migrate, search, writes
 from cairn.store.sql.engine import make_engine, run_read, run_write
 from cairn.store.sql.keys import KeyCache
 from cairn.store.sql.schema import datasets as dataset_table
@@ -60,7 +60,7 @@ from cairn.store.sql.schema import (
     experiment_tags,
     experiments,
     keys,
-    metric_points,
+    metric_blocks,
     metric_summaries,
     params,
     run_inputs,
@@ -831,26 +831,11 @@ class SqlTrackingStore(TrackingStore):
             key_id = self._keys.ids_for_read(conn, [key]).get(key)
             if key_id is None:
                 return PagedList([], None)
-            stmt = (
-                select(metric_points.c.step, metric_points.c.timestamp, metric_points.c.value)
-                .where(metric_points.c.run_pk == pk, metric_points.c.key_id == key_id)
-                .order_by(metric_points.c.step, metric_points.c.timestamp)
-            )
-            if max_results is not None:
-                stmt = search.paginate(stmt, offset, max_results)
-            elif offset:
-                stmt = stmt.offset(offset)
-            rows = conn.execute(stmt).all()
-            more = max_results is not None and len(rows) > max_results
-            if more:
-                rows = rows[:max_results]
-            nan = writes.nan_safe
-            page = [Metric(key, nan(val), ts, step, run_id) for step, ts, val in rows]
-            token = (
-                search.encode_page_token(offset + max_results)
-                if more and max_results is not None
-                else None
-            )
+            series = history.read_series(conn, pk, key_id)
+            end = len(series) if max_results is None else min(len(series), offset + max_results)
+            steps, stamps, values = series.steps, series.timestamps, series.values
+            page = [Metric(key, values[i], stamps[i], steps[i], run_id) for i in range(offset, end)]
+            token = search.encode_page_token(end) if end < len(series) else None
             return PagedList(page, token)
 
         result: PagedList[Metric] = self._read(work)
@@ -884,7 +869,7 @@ class SqlTrackingStore(TrackingStore):
                 raise InvalidState(
                     f"Run {run_id!r} is not deleted; delete it first (cairn runs delete)"
                 )
-            for table in (metric_points, metric_summaries, params, tags, run_inputs):
+            for table in (metric_blocks, metric_summaries, params, tags, run_inputs):
                 conn.execute(delete(table).where(table.c.run_pk == row.pk))
             conn.execute(delete(runs).where(runs.c.pk == row.pk))
 

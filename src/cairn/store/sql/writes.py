@@ -1,28 +1,23 @@
 """The write path: metric points, summaries, params and tags, in bulk.
 
 Everything here runs inside a write transaction opened by the store. The metric path is the hot
-one (the background writer sends tens of thousands of points per call), so it builds plain
-tuples and hands them to the DB-API driver in one ``executemany`` (SQLite) or one ``COPY``
-(PostgreSQL), and folds each (run, key) series of the batch into one summary upsert.
+one (the background writer sends tens of thousands of points per call), so it groups a batch by
+series and writes each series as one column block (see ``schema.py``) plus one summary upsert:
+a handful of statements per batch, however many points it holds.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, text, update
 
 from cairn.errors import InvalidParameter, ParamValueChanged, RunNotFound
 from cairn.store.base import MetricPoint
+from cairn.store.sql import blocks
 from cairn.store.sql.keys import KeyCache
-from cairn.store.sql.schema import params, runs
-
-_INSERT_POINTS_SQLITE = (
-    "INSERT INTO metric_points (run_pk, key_id, step, timestamp, value) VALUES (?, ?, ?, ?, ?)"
-)
-_COPY_POINTS_PG = "COPY metric_points (run_pk, key_id, step, timestamp, value) FROM STDIN"
+from cairn.store.sql.schema import SMALL_BLOCK, metric_blocks, params, runs
 
 # One row per (run, key) of a batch, merged into the stored summary. In an upsert's SET clause
 # every column reference reads the row as it was before the update, in SQLite and PostgreSQL.
@@ -33,8 +28,8 @@ _NEWER = (
 )
 _UPSERT_SUMMARY = text(
     "INSERT INTO metric_summaries (run_pk, key_id, latest_value, latest_step, "
-    "latest_timestamp, min_value, max_value, count) "
-    "VALUES (:run_pk, :key_id, :lv, :ls, :lt, :mn, :mx, :c) "
+    "latest_timestamp, min_value, max_value, count, tail_index) "
+    "VALUES (:run_pk, :key_id, :lv, :ls, :lt, :mn, :mx, :c, 0) "
     "ON CONFLICT (run_pk, key_id) DO UPDATE SET "
     f"latest_value = CASE WHEN {_NEWER} THEN excluded.latest_value "
     "ELSE metric_summaries.latest_value END, "
@@ -50,7 +45,29 @@ _UPSERT_SUMMARY = text(
     "WHEN excluded.max_value IS NULL THEN metric_summaries.max_value "
     "WHEN excluded.max_value > metric_summaries.max_value THEN excluded.max_value "
     "ELSE metric_summaries.max_value END, "
-    "count = metric_summaries.count + excluded.count"
+    "count = metric_summaries.count + excluded.count, "
+    # Keep appending to the last block while it is small; otherwise this batch starts a block.
+    "tail_index = CASE WHEN metric_summaries.count - metric_summaries.tail_index "
+    f"+ excluded.count <= {SMALL_BLOCK} THEN metric_summaries.tail_index "
+    "ELSE metric_summaries.count END "
+    "RETURNING count, tail_index"
+)
+_INSERT_BLOCK = text(
+    "INSERT INTO metric_blocks (run_pk, key_id, first_index, count, min_step, max_step, "
+    'steps, timestamps, "values") VALUES (:run_pk, :key_id, :first, :count, :min_step, '
+    ":max_step, :steps, :timestamps, :values)"
+)
+_SELECT_TAIL = select(
+    metric_blocks.c.count,
+    metric_blocks.c.min_step,
+    metric_blocks.c.max_step,
+    metric_blocks.c.steps,
+    metric_blocks.c.timestamps,
+    metric_blocks.c["values"],
+).where(
+    metric_blocks.c.run_pk == bindparam("run_pk"),
+    metric_blocks.c.key_id == bindparam("key_id"),
+    metric_blocks.c.first_index == bindparam("first"),
 )
 _UPSERT_TAG = text(
     "INSERT INTO tags (run_pk, key_id, value) VALUES (:run_pk, :key_id, :value) "
@@ -97,60 +114,84 @@ def insert_metric_points(
     fresh: dict[str, int],
     points: Sequence[MetricPoint],
 ) -> None:
-    """Append validated points (possibly of several runs) and update their summaries."""
-    run_pks = writable_run_pks(conn, {p[0] for p in points})
-    key_ids = key_cache.ids_for_write(conn, {p[1] for p in points}, fresh)
-    rows: list[tuple[int, int, int, int, float | None]] = []
-    append = rows.append
-    # (run_pk, key_id) -> [latest_value, latest_step, latest_ts, min, max, count]
-    summaries: dict[tuple[int, int], list[Any]] = {}
-    for run_id, key, value, timestamp, step in points:
-        run_pk = run_pks[run_id]
-        key_id = key_ids[key]
-        stored = None if value != value else value  # NaN is stored as NULL
-        append((run_pk, key_id, step, timestamp, stored))
-        summary = summaries.get((run_pk, key_id))
-        if summary is None:
-            summaries[(run_pk, key_id)] = [stored, step, timestamp, stored, stored, 1]
-            continue
-        if step > summary[1] or (step == summary[1] and timestamp >= summary[2]):
-            summary[0], summary[1], summary[2] = stored, step, timestamp
-        if stored is not None:
-            if summary[3] is None or stored < summary[3]:
-                summary[3] = stored
-            if summary[4] is None or stored > summary[4]:
-                summary[4] = stored
-        summary[5] += 1
-    _bulk_insert_points(conn, rows)
-    conn.execute(
+    """Append validated points (possibly of several runs and keys) and update summaries."""
+    series: dict[tuple[str, str], list[MetricPoint]] = {}
+    for point in points:
+        group = series.get((point[0], point[1]))
+        if group is None:
+            series[(point[0], point[1])] = [point]
+        else:
+            group.append(point)
+    run_pks = writable_run_pks(conn, {run_id for run_id, _ in series})
+    key_ids = key_cache.ids_for_write(conn, {key for _, key in series}, fresh)
+    for (run_id, key), group in series.items():
+        _append_series(conn, run_pks[run_id], key_ids[key], group)
+
+
+def _append_series(conn: Connection, run_pk: int, key_id: int, group: list[MetricPoint]) -> None:
+    values = [p[2] for p in group]
+    timestamps = [p[3] for p in group]
+    steps = [p[4] for p in group]
+    n = len(group)
+    top = max(steps)
+    # The latest point: largest step, then largest timestamp, then the later write.
+    latest = max((i for i in range(n - 1, -1, -1) if steps[i] == top), key=timestamps.__getitem__)
+    finite = [v for v in values if v == v]
+    latest_value = values[latest]
+    count, tail = conn.execute(
         _UPSERT_SUMMARY,
-        [
+        {
+            "run_pk": run_pk,
+            "key_id": key_id,
+            "lv": None if latest_value != latest_value else latest_value,
+            "ls": top,
+            "lt": timestamps[latest],
+            "mn": min(finite) if finite else None,
+            "mx": max(finite) if finite else None,
+            "c": n,
+        },
+    ).one()
+    first = count - n
+    if tail == first:
+        packed = blocks.pack(steps, timestamps, values)
+        conn.execute(
+            _INSERT_BLOCK,
             {
-                "run_pk": rk[0],
-                "key_id": rk[1],
-                "lv": s[0],
-                "ls": s[1],
-                "lt": s[2],
-                "mn": s[3],
-                "mx": s[4],
-                "c": s[5],
-            }
-            for rk, s in summaries.items()
-        ],
+                "run_pk": run_pk,
+                "key_id": key_id,
+                "first": first,
+                "count": n,
+                "min_step": min(steps),
+                "max_step": top,
+                "steps": packed[0],
+                "timestamps": packed[1],
+                "values": packed[2],
+            },
+        )
+        return
+    # Append to the series' small last block (read, extend, write back).
+    row = conn.execute(_SELECT_TAIL, {"run_pk": run_pk, "key_id": key_id, "first": tail}).one()
+    old_steps, old_timestamps, old_values = blocks.unpack(row[3], row[4], row[5])
+    old_steps.extend(steps)
+    old_timestamps.extend(timestamps)
+    old_values.extend(values)
+    packed = blocks.pack(old_steps, old_timestamps, old_values)
+    conn.execute(
+        update(metric_blocks)
+        .where(
+            metric_blocks.c.run_pk == run_pk,
+            metric_blocks.c.key_id == key_id,
+            metric_blocks.c.first_index == tail,
+        )
+        .values(
+            count=row[0] + n,
+            min_step=min(row[1], min(steps)),
+            max_step=max(row[2], top),
+            steps=packed[0],
+            timestamps=packed[1],
+            values=packed[2],
+        )
     )
-
-
-def _bulk_insert_points(
-    conn: Connection, rows: list[tuple[int, int, int, int, float | None]]
-) -> None:
-    driver_conn = conn.connection.driver_connection
-    if conn.dialect.name == "postgresql":
-        assert driver_conn is not None
-        with driver_conn.cursor() as cur, cur.copy(_COPY_POINTS_PG) as copy:
-            for row in rows:
-                copy.write_row(row)
-    else:
-        conn.exec_driver_sql(_INSERT_POINTS_SQLITE, rows)
 
 
 def insert_params(

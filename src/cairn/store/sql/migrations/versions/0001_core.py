@@ -1,5 +1,5 @@
-"""Core tracking tables: experiments, runs, interned keys, params, tags, metric points and
-per-(run, key) metric summaries.
+"""Core tracking tables: experiments, runs, interned keys, params, tags, metric history in
+column blocks and per-(run, key) metric summaries.
 
 Revision ID: 0001_core
 Revises:
@@ -74,14 +74,18 @@ def upgrade() -> None:
         )
         op.create_index(f"ix_{name}_key_value", name, ["key_id", "value"])
     op.create_table(
-        "metric_points",
+        "metric_blocks",
         sa.Column("run_pk", Id, nullable=False),
         sa.Column("key_id", Id, nullable=False),
-        sa.Column("step", sa.BigInteger, nullable=False),
-        sa.Column("timestamp", sa.BigInteger, nullable=False),
-        sa.Column("value", Double),
+        sa.Column("first_index", sa.BigInteger, nullable=False),
+        sa.Column("count", sa.Integer, nullable=False),
+        sa.Column("min_step", sa.BigInteger, nullable=False),
+        sa.Column("max_step", sa.BigInteger, nullable=False),
+        sa.Column("steps", sa.LargeBinary, nullable=False),
+        sa.Column("timestamps", sa.LargeBinary, nullable=False),
+        sa.Column("values", sa.LargeBinary, nullable=False),
+        sa.PrimaryKeyConstraint("run_pk", "key_id", "first_index"),
     )
-    op.create_index("ix_metric_points_series", "metric_points", ["run_pk", "key_id", "step"])
     op.create_table(
         "metric_summaries",
         sa.Column("run_pk", Id, sa.ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
@@ -92,6 +96,7 @@ def upgrade() -> None:
         sa.Column("min_value", Double),
         sa.Column("max_value", Double),
         sa.Column("count", sa.BigInteger, nullable=False),
+        sa.Column("tail_index", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("run_pk", "key_id"),
     )
     op.create_index(
@@ -110,7 +115,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name in (
         "metric_summaries",
-        "metric_points",
+        "metric_blocks",
         "tags",
         "params",
         "keys",
