@@ -45,8 +45,9 @@ def pg_template(pg_admin: object) -> Iterator[str]:
     name = f"cairn_tpl_{uuid.uuid4().hex[:12]}"
     with pg_admin.connect() as conn:  # type: ignore[attr-defined]
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    store = SqlTrackingStore(_pg_uri(name), artifact_root="file:///tmp/cairn-pg-artifacts",
-                             relative_locations=False)
+    store = SqlTrackingStore(
+        _pg_uri(name), artifact_root="file:///tmp/cairn-pg-artifacts", relative_locations=False
+    )
     store.close()
     yield name
     with pg_admin.connect() as conn:  # type: ignore[attr-defined]

@@ -100,9 +100,7 @@ def test_delete_and_restore_experiment_takes_its_runs_along(store: TrackingStore
     assert store.get_experiment(exp_id).lifecycle_stage == LifecycleStage.ACTIVE
     assert store.get_run(run.info.run_id).info.lifecycle_stage == LifecycleStage.ACTIVE
     # A run deleted on its own before the experiment stays deleted.
-    assert (
-        store.get_run(kept_deleted.info.run_id).info.lifecycle_stage == LifecycleStage.DELETED
-    )
+    assert store.get_run(kept_deleted.info.run_id).info.lifecycle_stage == LifecycleStage.DELETED
 
 
 def test_default_experiment_cannot_be_deleted(store: TrackingStore) -> None:

@@ -114,3 +114,14 @@ def test_returned_entities_are_immutable(store: TrackingStore) -> None:
     with pytest.raises(TypeError):
         run.data.tags["k"] = "changed"  # type: ignore[index]
     assert store.get_run(run.info.run_id).data.tags["k"] == "v"
+
+
+def test_a_run_of_a_deleted_experiment_cannot_be_restored_alone(store: TrackingStore) -> None:
+    from cairn.errors import InvalidState
+
+    exp_id = store.create_experiment("closed")
+    run_id = store.create_run(exp_id, "u", 1).info.run_id
+    store.delete_experiment(exp_id)
+    with pytest.raises(InvalidState, match="restore the experiment"):
+        store.restore_run(run_id)
+    assert store.get_run(run_id).info.lifecycle_stage == LifecycleStage.DELETED

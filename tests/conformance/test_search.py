@@ -16,9 +16,27 @@ def runs(store: TrackingStore) -> dict[str, str]:
     """Five runs in experiment "0" with varied data; returns name -> run id."""
     spec = {
         # name: (start, metrics {key: [(step, value)]}, params, tags, status)
-        "alpha": (1000, {"acc": [(0, 0.2), (1, 0.9)], "loss": [(0, 0.5)]}, {"model": "rf", "lr": "0.1"}, {"team": "Vision"}, "FINISHED"),
-        "beta": (2000, {"acc": [(0, 0.7)], "loss": [(0, 0.3)]}, {"model": "rf", "lr": "0.01"}, {"team": "nlp"}, "FAILED"),
-        "gamma": (3000, {"acc": [(0, 0.5)], "loss": [(0, math.nan)]}, {"model": "svm"}, {}, "FINISHED"),
+        "alpha": (
+            1000,
+            {"acc": [(0, 0.2), (1, 0.9)], "loss": [(0, 0.5)]},
+            {"model": "rf", "lr": "0.1"},
+            {"team": "Vision"},
+            "FINISHED",
+        ),
+        "beta": (
+            2000,
+            {"acc": [(0, 0.7)], "loss": [(0, 0.3)]},
+            {"model": "rf", "lr": "0.01"},
+            {"team": "nlp"},
+            "FAILED",
+        ),
+        "gamma": (
+            3000,
+            {"acc": [(0, 0.5)], "loss": [(0, math.nan)]},
+            {"model": "svm"},
+            {},
+            "FINISHED",
+        ),
         "delta": (4000, {"loss": [(0, 0.1)]}, {"model": "Rf_2"}, {"team": "vision"}, "RUNNING"),
         "epsilon": (5000, {}, {}, {"note": "it's 100%"}, "RUNNING"),
     }
@@ -78,7 +96,7 @@ def test_default_order_is_newest_first(store: TrackingStore, runs: dict[str, str
         ("tags.note LIKE '%100\\%'", {"epsilon"}),
         ("tags.note LIKE '%1\\%'", set()),
         ("tags.`mlflow.runName` = 'beta'", {"beta"}),
-        ('tags."mlflow.runName" = \'beta\'', {"beta"}),
+        ("tags.\"mlflow.runName\" = 'beta'", {"beta"}),
         ("attributes.status = 'FINISHED'", {"alpha", "gamma"}),
         ("status != 'RUNNING'", {"alpha", "beta", "gamma"}),
         ("attributes.run_name LIKE '%ta'", {"beta", "delta"}),
@@ -118,7 +136,10 @@ def test_artifact_uri_filter(store: TrackingStore, runs: dict[str, str]) -> None
         (["metrics.loss"], ["delta", "beta", "alpha", "epsilon", "gamma"]),
         (["metrics.acc.min"], ["alpha", "gamma", "beta", "epsilon", "delta"]),
         (["params.model", "start_time"], ["delta", "alpha", "beta", "gamma", "epsilon"]),
-        (["params.model DESC", "attributes.start_time DESC"], ["gamma", "beta", "alpha", "delta", "epsilon"]),
+        (
+            ["params.model DESC", "attributes.start_time DESC"],
+            ["gamma", "beta", "alpha", "delta", "epsilon"],
+        ),
         (["tags.team"], ["alpha", "beta", "delta", "epsilon", "gamma"]),  # binary order
         (["attributes.run_name"], ["alpha", "beta", "delta", "epsilon", "gamma"]),
         (["start_time ASC"], ["alpha", "beta", "gamma", "delta", "epsilon"]),
@@ -166,8 +187,9 @@ def test_view_types(store: TrackingStore, runs: dict[str, str]) -> None:
     assert "beta" not in names(store, runs, "")
     assert names(store, runs, "", run_view_type=ViewType.DELETED_ONLY) == ["beta"]
     assert len(names(store, runs, "", run_view_type=ViewType.ALL)) == 5
-    assert names(store, runs, "attributes.lifecycle_stage = 'deleted'",
-                 run_view_type=ViewType.ALL) == ["beta"]
+    assert names(
+        store, runs, "attributes.lifecycle_stage = 'deleted'", run_view_type=ViewType.ALL
+    ) == ["beta"]
 
 
 def test_returned_runs_carry_their_data(store: TrackingStore, runs: dict[str, str]) -> None:

@@ -106,3 +106,14 @@ def test_a_database_with_foreign_tables_is_refused(tmp_path: Path) -> None:
     with engine.connect() as conn:
         tables = conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
         assert {t for (t,) in tables} == {"alembic_version", "experiments"}
+
+
+def test_upgrade_refuses_a_database_with_foreign_tables(tmp_path: Path) -> None:
+    _, engine = _engine(tmp_path)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE runs (run_uuid VARCHAR(32))"))
+    with pytest.raises(StoreError, match="did not create"):
+        migrate.upgrade(engine)
+    with engine.connect() as conn:
+        tables = conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
+        assert {t for (t,) in tables} == {"runs"}

@@ -138,8 +138,13 @@ class LocalArtifactRepository(ArtifactRepository):
 
     def _delete(self, rel: str) -> None:
         if not rel:
+            # The root itself may be a symlink (a run folder linked elsewhere): remove the link,
+            # never the tree it points to.
             with contextlib.suppress(FileNotFoundError):
-                shutil.rmtree(os.path.realpath(self.root))
+                if os.path.islink(self.root):
+                    os.unlink(self.root)
+                else:
+                    shutil.rmtree(self.root)
             return
         # Resolve the parent only: a symlink named by ``rel`` is removed itself, never
         # followed, so deleting a link that points outside the root is safe.

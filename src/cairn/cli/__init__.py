@@ -31,7 +31,9 @@ __all__ = ["main"]
 
 
 @click.group(cls=CairnGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", "-V", prog_name="cairn", message="%(prog)s %(version)s")
+@click.version_option(
+    __version__, "--version", "-V", prog_name="cairn", message="%(prog)s %(version)s"
+)
 @click.option(
     "--tracking-uri",
     envvar=["CAIRN_TRACKING_URI", "MLFLOW_TRACKING_URI"],

@@ -15,6 +15,7 @@ fast; the helpers import what they need when called.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import re
@@ -30,6 +31,7 @@ from cairn.errors import CairnError
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from cairn.client import Client
     from cairn.entities import Experiment, Run
@@ -69,6 +71,8 @@ class CairnGroup(click.Group):
         except CairnError as err:
             raise CliError(err.message) from err
         except OSError as err:
+            if err.errno == errno.EPIPE:
+                raise  # output piped into `head` and closed: click exits quietly on this
             raise CliError(str(err)) from err
 
 
@@ -143,7 +147,14 @@ _AGE = re.compile(r"^\s*(\d+)\s*([dhms]?)\s*$", re.IGNORECASE)
 _AGE_UNITS_MS = {"d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1_000, "": 1_000}
 
 
-class AgeType(click.ParamType):
+if TYPE_CHECKING:
+    # click 8.2+ types ParamType by its value; older clicks cannot subscript it at run time.
+    _IntParamType = click.ParamType[int]
+else:
+    _IntParamType = click.ParamType
+
+
+class AgeType(_IntParamType):
     """An age such as ``30d``, ``12h``, ``90m``, ``45s`` or ``0``, converted to milliseconds.
 
     >>> AgeType().convert("12h", None, None)
@@ -242,11 +253,12 @@ def iter_experiments(
 # -- output -----------------------------------------------------------------------------------
 
 
-def console() -> Console:
-    """A rich console on stdout (rich itself honours ``NO_COLOR`` and ``COLUMNS``)."""
+def console(width: int | None = None) -> Console:
+    """A rich console on stdout (rich itself honours ``NO_COLOR`` and ``COLUMNS``);
+    ``width`` overrides the terminal's width."""
     from rich.console import Console
 
-    return Console()
+    return Console(width=width)
 
 
 def err_console() -> Console:
@@ -256,12 +268,30 @@ def err_console() -> Console:
     return Console(stderr=True)
 
 
-def add_plain_row(table: Table, *values: str) -> None:
-    """Add a row whose cells are shown verbatim: names and values are user data, and rich
-    would otherwise read ``[bold]`` or ``[/]`` in them as markup."""
+def add_plain_row(table: Table, *values: str | Text) -> None:
+    """Add a row whose string cells are shown verbatim: names and values are user data, and
+    rich would otherwise read ``[bold]`` or ``[/]`` in them as markup. ``Text`` cells (already
+    styled) pass through."""
     from rich.text import Text
 
-    table.add_row(*(Text(value) for value in values))
+    table.add_row(*(Text(value) if isinstance(value, str) else value for value in values))
+
+
+#: How run statuses are coloured (dropped under ``NO_COLOR``).
+STATUS_STYLES = {
+    "FINISHED": "green",
+    "RUNNING": "yellow",
+    "SCHEDULED": "blue",
+    "FAILED": "red",
+    "KILLED": "red",
+}
+
+
+def styled_status(status: str) -> Text:
+    """A run status, coloured by :data:`STATUS_STYLES`."""
+    from rich.text import Text
+
+    return Text(status, style=STATUS_STYLES.get(status, ""))
 
 
 def jsonable(value: Any) -> Any:
@@ -281,15 +311,17 @@ def echo_json(value: Any) -> None:
     click.echo(json.dumps(jsonable(value), indent=2, allow_nan=False))
 
 
-def format_time(ms: int | None, *, zone: bool = False) -> str:
+def format_time(ms: int | None, *, zone: bool = False, seconds: bool = True) -> str:
     """Epoch milliseconds as readable local time (``""`` for None).
 
-    ``zone=True`` appends the zone's abbreviation (for detail views, where width is cheap).
+    ``zone=True`` appends the zone's abbreviation (for detail views, where width is cheap);
+    ``seconds=False`` drops the seconds (for wide tables, where it is not).
     """
     if ms is None:
         return ""
     stamp = datetime.fromtimestamp(ms / 1000).astimezone()
-    return stamp.strftime("%Y-%m-%d %H:%M:%S %Z" if zone else "%Y-%m-%d %H:%M:%S")
+    fmt = "%Y-%m-%d %H:%M" + (":%S" if seconds else "") + (" %Z" if zone else "")
+    return stamp.strftime(fmt)
 
 
 def format_duration(ms: int | None) -> str:

@@ -46,9 +46,7 @@ def list_artifacts(ctx: click.Context, run_id: str, path: str, as_json: bool) ->
     """
     infos = get_client(ctx).list_artifacts(run_id, path or None)
     if as_json:
-        echo_json(
-            [{"path": f.path, "is_dir": f.is_dir, "file_size": f.file_size} for f in infos]
-        )
+        echo_json([{"path": f.path, "is_dir": f.is_dir, "file_size": f.file_size} for f in infos])
         return
     _print_listing(infos, path)
 

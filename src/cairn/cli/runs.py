@@ -14,7 +14,7 @@ Usage examples::
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,6 +34,7 @@ from cairn.cli._common import (
     resolve_experiment,
     run_duration_ms,
     split_csv,
+    styled_status,
     view_option,
     view_type,
 )
@@ -45,13 +46,9 @@ if TYPE_CHECKING:
     from cairn.entities import Run
 
 SHORT_ID = 8
-# Extra (metric/param) columns shown by default: as many as the terminal width allows, within
-# these bounds, so a run with 300 metrics does not produce an unreadable table.
-_MIN_DEFAULT_COLUMNS = 3
-_MAX_DEFAULT_COLUMNS = 20
-_BASE_WIDTH = 62  # run id, name, status, start time and duration
-_COLUMN_WIDTH = 13
-_VALUE_WIDTH = 24
+_VALUE_WIDTH = 24  # widest a name, metric or param cell gets in the table
+_COLUMN_OVERHEAD = 3  # a cell's padding (one space each side) and the rule to its right
+_MIN_SQUEEZED = 8  # narrowest the name and the extra columns get when the table must shrink
 
 Kind = Literal["metrics", "params", "tags"]
 _KINDS: dict[str, Kind] = {
@@ -71,6 +68,11 @@ class Column:
     @property
     def label(self) -> str:
         return f"{self.kind}.{self.key}"
+
+    @property
+    def header(self) -> str:
+        """Two lines (kind over key): narrower than the label, and the key stays readable."""
+        return f"{self.kind}\n{self.key}"
 
     def cell(self, run: Run) -> str:
         data = run.data
@@ -181,7 +183,8 @@ def _experiment_ids(client: Client, refs: Sequence[str]) -> list[str]:
         from cairn.store.base import DEFAULT_EXPERIMENT_ID
 
         return [DEFAULT_EXPERIMENT_ID]
-    ids = [resolve_experiment(client, ref).experiment_id for ref in split_csv(refs)]
+    # Not split on commas, unlike --columns: experiment names may contain them.
+    ids = [resolve_experiment(client, ref).experiment_id for ref in refs]
     return list(dict.fromkeys(ids))
 
 
@@ -189,63 +192,115 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def default_columns(found: Sequence[Run], limit: int) -> tuple[list[Column], int]:
-    """The metric keys, then the param keys, of ``found`` (sorted), cut at ``limit``; and how
-    many were left out."""
+def candidate_columns(found: Sequence[Run]) -> list[Column]:
+    """The default extra columns: every metric key, then every param key, of ``found``."""
     metric_keys = sorted({k for run in found for k in run.data.metrics})
     param_keys = sorted({k for run in found for k in run.data.params})
-    every = [Column("metrics", k) for k in metric_keys] + [Column("params", k) for k in param_keys]
-    return every[:limit], max(0, len(every) - limit)
+    return [Column("metrics", k) for k in metric_keys] + [Column("params", k) for k in param_keys]
+
+
+def _natural_width(header: str, cells: Iterable[str], cap: int | None = None) -> int:
+    """Width a column takes in a box table: its widest cell (or header, capped) plus the
+    padding and rule around it."""
+    from rich.cells import cell_len
+
+    width = max([*(cell_len(line) for line in header.splitlines()), *map(cell_len, cells)])
+    return (width if cap is None else min(width, cap)) + _COLUMN_OVERHEAD
+
+
+def fit_columns(
+    found: Sequence[Run], base_width: int, total_width: int
+) -> tuple[list[Column], int]:
+    """The default columns that fit beside the base columns, in order; and how many did not.
+
+    A table as wide as the terminal stays readable, where one column per key of a run that
+    logged 300 metrics would squeeze every cell to an ellipsis.
+    """
+    chosen: list[Column] = []
+    candidates = candidate_columns(found)
+    used = base_width
+    for column in candidates:
+        width = _natural_width(column.header, (column.cell(r) for r in found), _VALUE_WIDTH)
+        if used + width > total_width:
+            break
+        chosen.append(column)
+        used += width
+    return chosen, len(candidates) - len(chosen)
+
+
+def _base_cells(
+    found: Sequence[Run], *, show_lifecycle: bool, multi: bool
+) -> tuple[list[str], list[list[str]]]:
+    """Headers and cells of the columns every listing has (id, name, status, times)."""
+    headers = ["Run ID", "Name", *(["Exp"] if multi else []), "Status"]
+    headers += [*(["Lifecycle"] if show_lifecycle else []), "Started", "Duration"]
+    now = _now_ms()
+    rows = []
+    for run in found:
+        info = run.info
+        row = [info.run_id[:SHORT_ID], info.run_name, *([info.experiment_id] if multi else [])]
+        row += [info.status, *([info.lifecycle_stage] if show_lifecycle else [])]
+        row += [format_time(info.start_time, seconds=False)]
+        row += [format_duration(run_duration_ms(run, now))]
+        rows.append(row)
+    return headers, rows
 
 
 def _print_runs(
     found: Sequence[Run], columns: list[Column] | None, *, show_lifecycle: bool, multi: bool
 ) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     out = console()
     if not found:
         out.print("No runs found.")
         return
+    headers, rows = _base_cells(found, show_lifecycle=show_lifecycle, multi=multi)
+    base_widths = [
+        _natural_width(h, (row[i] for row in rows), _MIN_SQUEEZED if h == "Name" else None)
+        for i, h in enumerate(headers)
+    ]
     hidden = 0
     if columns is None:
-        fit = (out.width - _BASE_WIDTH) // _COLUMN_WIDTH
-        columns, hidden = default_columns(
-            found, max(_MIN_DEFAULT_COLUMNS, min(_MAX_DEFAULT_COLUMNS, fit))
-        )
+        columns, hidden = fit_columns(found, 1 + sum(base_widths), out.width)
+    extra_widths = [
+        _natural_width(c.header, (c.cell(r) for r in found), _MIN_SQUEEZED) for c in columns
+    ]
+    needed = 1 + sum(base_widths) + sum(extra_widths)
+    if needed > out.width:
+        # Only when --columns asks for more than fits even squeezed: a wider table that the
+        # terminal wraps beats one that rich crops (losing the very columns asked for).
+        out = console(width=needed)
     caption = None
     if hidden:
-        caption = f"{plural(hidden, 'more column')} not shown; choose columns with --columns"
+        caption = f"{plural(hidden, 'more column')} not shown: choose with --columns, or widen"
     table = Table(caption=caption)
-    table.add_column("Run ID", no_wrap=True, style="cyan")
-    table.add_column("Name", max_width=_VALUE_WIDTH, overflow="ellipsis", no_wrap=True)
-    if multi:
-        table.add_column("Exp", justify="right", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
-    if show_lifecycle:
-        table.add_column("Lifecycle", no_wrap=True)
-    table.add_column("Started", no_wrap=True)
-    table.add_column("Duration", justify="right", no_wrap=True)
-    for column in columns:
+    # The id, status and times never wrap; the name and the extra columns give way first,
+    # down to _MIN_SQUEEZED characters (longer words then end in an ellipsis).
+    for header, width in zip(headers, base_widths, strict=True):
+        name = header == "Name"
         table.add_column(
-            column.label,
+            header,
+            justify="right" if header in ("Exp", "Duration") else "left",
+            min_width=width - _COLUMN_OVERHEAD if name else None,
+            max_width=_VALUE_WIDTH if name else None,
+            overflow="ellipsis",
+            no_wrap=not name,
+        )
+    for column, width in zip(columns, extra_widths, strict=True):
+        table.add_column(
+            Text(column.header, overflow="fold"),
             justify="right" if column.kind == "metrics" else "left",
+            min_width=width - _COLUMN_OVERHEAD,
             max_width=_VALUE_WIDTH,
             overflow="ellipsis",
-            no_wrap=True,
         )
-    now = _now_ms()
-    for run in found:
-        info = run.info
-        cells = [info.run_id[:SHORT_ID], info.run_name]
-        if multi:
-            cells.append(info.experiment_id)
-        cells.append(info.status)
-        if show_lifecycle:
-            cells.append(info.lifecycle_stage)
-        cells += [format_time(info.start_time), format_duration(run_duration_ms(run, now))]
-        cells += [column.cell(run) for column in columns]
-        add_plain_row(table, *cells)
+    status_at = headers.index("Status")
+    for run, row in zip(found, rows, strict=True):
+        cells: list[str | Text] = list(row)
+        cells[status_at] = styled_status(row[status_at])
+        add_plain_row(table, *cells, *(column.cell(run) for column in columns))
     out.print(table)
 
 
@@ -361,7 +416,7 @@ def _describe_sections(run: Run, experiment_name: str | None) -> list[Renderable
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     for label, value in _info_rows(run, experiment_name):
-        grid.add_row(label, Text(value))
+        grid.add_row(label, styled_status(value) if label == "Status" else Text(value))
     sections: list[RenderableType] = [
         Panel(grid, title=Text(f"Run {run.info.run_name}"), title_align="left", expand=False)
     ]

@@ -75,13 +75,7 @@ def ensure_schema(engine: Engine, uri: str) -> None:
         _lock_for_migration(conn)
         revision = current_revision(conn)  # another process may have created it meanwhile
         if revision is None:
-            foreign = set(inspect(conn).get_table_names()) - {HISTORY_TABLE}
-            if foreign:
-                raise StoreError(
-                    f"The database at {uri} already holds tables cairn did not create "
-                    f"({', '.join(sorted(foreign)[:5])}...). Is it an MLflow database? Point "
-                    "cairn at a new database file or an empty PostgreSQL database."
-                )
+            _refuse_foreign_tables(conn, uri)
             _run_alembic(conn, HEAD)
             return
     check_revision(revision, uri)
@@ -97,9 +91,21 @@ def upgrade(engine: Engine, target: str = HEAD) -> tuple[str | None, str]:
         before = current_revision(conn)
         if before is not None and before not in REVISIONS:
             check_revision(before, str(engine.url))
+        if before is None:
+            _refuse_foreign_tables(conn, str(engine.url))
         if before != target:
             _run_alembic(conn, target)
     return before, target
+
+
+def _refuse_foreign_tables(conn: Connection, uri: str) -> None:
+    foreign = set(inspect(conn).get_table_names()) - {HISTORY_TABLE}
+    if foreign:
+        raise StoreError(
+            f"The database at {uri} already holds tables cairn did not create "
+            f"({', '.join(sorted(foreign)[:5])}...). Is it an MLflow database? Point "
+            "cairn at a new database file or an empty PostgreSQL database."
+        )
 
 
 def _lock_for_migration(conn: Connection) -> None:

@@ -625,6 +625,17 @@ class SqlTrackingStore(TrackingStore):
     def _set_run_lifecycle(self, run_id: str, stage: str) -> None:
         def work(conn: Connection, _fresh: dict[str, int]) -> None:
             pk = self._run_pk(conn, run_id)
+            if stage == LifecycleStage.ACTIVE:
+                exp_stage = conn.execute(
+                    select(experiments.c.id, experiments.c.lifecycle_stage)
+                    .join(runs, runs.c.experiment_id == experiments.c.id)
+                    .where(runs.c.pk == pk)
+                ).one()
+                if exp_stage.lifecycle_stage != LifecycleStage.ACTIVE:
+                    raise InvalidState(
+                        f"Run {run_id!r} belongs to deleted experiment {exp_stage.id}; restore "
+                        f"the experiment first (cairn experiments restore {exp_stage.id})"
+                    )
             conn.execute(
                 update(runs)
                 .where(runs.c.pk == pk)

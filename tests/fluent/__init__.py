@@ -1,0 +1,1 @@
+"""Tests of the fluent API and the client."""
