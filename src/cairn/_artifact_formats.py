@@ -109,8 +109,24 @@ def _to_uint8(array: Any) -> Any:
     raise InvalidParameter(f"log_image: unsupported pixel type {a.dtype}")
 
 
-def table_to_bytes(data: Any) -> bytes:
-    """A dict of columns or a DataFrame as JSON ``{"columns": [...], "data": [[...], ...]}``."""
+def table_to_bytes(data: Any, existing: bytes | None = None) -> bytes:
+    """A dict of columns or a DataFrame as JSON ``{"columns": [...], "data": [[...], ...]}``;
+    with ``existing`` (a table written before), the new rows are appended to it."""
+    import pandas as pd
+
+    frame = _table_frame(data)
+    if existing is not None:
+        try:
+            old = json.loads(existing)
+            previous = pd.DataFrame(old["data"], columns=old["columns"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise InvalidParameter(f"log_table: the existing file is not a table: {err}") from None
+        frame = pd.concat([previous, frame], ignore_index=True)
+    encoded: bytes = frame.to_json(orient="split", index=False).encode()
+    return encoded
+
+
+def _table_frame(data: Any) -> Any:
     import pandas as pd
 
     if isinstance(data, dict):
@@ -122,4 +138,4 @@ def table_to_bytes(data: Any) -> bytes:
         raise InvalidParameter(
             f"log_table takes a dict of columns or a pandas DataFrame, not {type(data).__name__}"
         )
-    return data.to_json(orient="split", index=False).encode()
+    return data

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import logging
 import os
 import threading
 import time
@@ -38,7 +39,7 @@ from cairn.entities import (
     RunTag,
     ViewType,
 )
-from cairn.errors import CairnError, ExperimentNotFound, InvalidParameter, InvalidState
+from cairn.errors import CairnError, InvalidParameter, InvalidState
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -398,11 +399,21 @@ def _end_runs_down_to(run_id: str, status: str) -> None:
 
 
 def _terminate(run_id: str, status: str) -> None:
+    """Flush, then end the run even if the flush failed; the flush's error wins, since it
+    says what was lost."""
     client = _open_runs.pop(run_id, None) or _client()
+    flush_error: CairnError | None = None
     try:
         client.flush()
-    finally:
+    except CairnError as err:
+        flush_error = err
+    try:
         client.set_terminated(run_id, RunStatus.to_string(status))
+    except CairnError:
+        if flush_error is None:
+            raise
+    if flush_error is not None:
+        raise flush_error
 
 
 def _end_open_runs_at_exit(status: str) -> None:
@@ -596,11 +607,15 @@ def search_runs(
     for name in experiment_names or []:
         experiment = client.get_experiment_by_name(name)
         if experiment is None:
-            raise ExperimentNotFound(f"No experiment named {name!r}", name=name)
+            # As MLflow does: say so and search the experiments that do exist.
+            logging.getLogger("cairn").warning("search_runs: no experiment named %r", name)
+            continue
         ids.append(experiment.experiment_id)
+    if not ids and experiment_names:
+        return _empty_result(output_format)
     if not ids:
         if search_all_experiments:
-            ids = [e.experiment_id for e in search_experiments(view_type=ViewType.ALL)]
+            ids = [e.experiment_id for e in search_experiments(view_type=ViewType.ACTIVE_ONLY)]
         else:
             ids = [_current_experiment_id()]
     if output_format == "pandas":
@@ -625,6 +640,14 @@ def search_runs(
         if not token:
             break
     return runs
+
+
+def _empty_result(output_format: str) -> pd.DataFrame | list[Run]:
+    if output_format == "pandas":
+        from cairn._frames import runs_to_frame
+
+        return runs_to_frame([])
+    return []
 
 
 def _register_exit_hook() -> None:

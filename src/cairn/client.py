@@ -116,7 +116,8 @@ class Client:
         # Asynchronous writes fail late; an unknown run id is worth catching at the call.
         if run_id not in self._known_runs:
             v.validate_run_id(run_id)
-            self._sync().get_run(run_id)
+            run = self._sync().get_run(run_id)
+            self.writer.seed_params(run_id, dict(run.data.params))
             self._known_runs.add(run_id)
 
     # -- experiments ------------------------------------------------------------------------
@@ -215,6 +216,8 @@ class Client:
         self._sync().update_run_info(
             run_id, status=status, end_time=_now_ms() if end_time is None else end_time
         )
+        # A resumed run is checked (and its params re-read) again on its next logging call.
+        self._known_runs.discard(run_id)
         if self._writer is not None:
             self._writer.forget_run(run_id)
 
@@ -317,22 +320,25 @@ class Client:
                 )
         tag_items = {v.validate_tag_key(t.key): v.tag_value_to_str(t.key, t.value) for t in tags}
         self._check_run(run_id)
-        if self._is_sync(synchronous):
-            store = self._sync()
-            if param_items or tag_items:
-                store.log_batch(
-                    run_id,
-                    params=[Param(k, val) for k, val in param_items.items()],
-                    tags=[RunTag(k, val) for k, val in tag_items.items()],
-                )
-            if points:
-                store.log_metric_points(points)
-            return
         writer = self.writer
-        if param_items or tag_items:
-            writer.put_params_and_tags(run_id, param_items, tag_items)
-        if points:
-            writer.put_metrics(points)
+        if not (param_items or tag_items):
+            if not points:
+                return
+            if self._is_sync(synchronous):
+                self._sync().log_metric_points(points)
+            else:
+                writer.put_metrics(points)
+            return
+        if self._is_sync(synchronous):
+            writer.check_params(run_id, param_items)
+            self._sync().log_batch(
+                run_id,
+                metrics=[Metric(p[1], p[2], p[3], p[4]) for p in points],
+                params=[Param(k, val) for k, val in param_items.items()],
+                tags=[RunTag(k, val) for k, val in tag_items.items()],
+            )
+        else:
+            writer.put_batch(run_id, param_items, tag_items, points)
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] | None = None) -> None:
         """Record the datasets a run used."""
@@ -443,7 +449,8 @@ class Client:
 
     def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
         """Save a dict of columns or a DataFrame as a JSON table (pandas "split" layout), and
-        list it in the run's ``mlflow.loggedArtifacts`` tag so the UI shows it as a table."""
+        list it in the run's ``mlflow.loggedArtifacts`` tag so the UI shows it as a table.
+        Logging to an existing table appends the rows, as MLflow does."""
         import json
 
         from cairn._artifact_formats import table_to_bytes
@@ -452,7 +459,14 @@ class Client:
             raise InvalidParameter(
                 f"log_table writes JSON; name the file *.json, not {artifact_file!r}"
             )
-        self._log_bytes(run_id, table_to_bytes(data), artifact_file)
+        repo = self._artifact_repo(run_id)
+        path = v.validate_artifact_path(artifact_file)
+        existing = None
+        info = repo.file_info(path)
+        if info is not None and not info.is_dir:
+            with repo.open(path) as stream:
+                existing = stream.read()
+        self._log_bytes(run_id, table_to_bytes(data, existing), artifact_file)
         logged = json.loads(self.get_run(run_id).data.tags.get(LOGGED_ARTIFACTS_TAG, "[]"))
         entry = {"path": v.validate_artifact_path(artifact_file), "type": "table"}
         if entry not in logged:

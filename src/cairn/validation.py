@@ -36,7 +36,7 @@ MAX_BATCH_TAGS = 100
 MAX_BATCH_ITEMS = 1000
 MAX_SEARCH_RESULTS = 50000
 
-_KEY_RE = re.compile(r"^[/\w.\- :]*$")
+_KEY_RE = re.compile(r"[/\w.\- :]*")
 _RUN_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
 _EXPERIMENT_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,63}$")
 _WINDOWS_DRIVE_RE = re.compile(r"^[a-zA-Z]:")
@@ -57,7 +57,7 @@ def _check_key(key: object, kind: str) -> str:
         raise InvalidParameter(f"Invalid {kind} key {key!r}: keys must be strings")
     if (
         len(key) > MAX_KEY_LENGTH
-        or not _KEY_RE.match(key)
+        or not _KEY_RE.fullmatch(key)
         or posixpath.normpath(key) != key
         or key == "."
         or key.startswith(("..", "/"))

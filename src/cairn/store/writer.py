@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from cairn.entities import Param, RunTag
+from cairn.entities import Metric, Param, RunTag
 from cairn.errors import AsyncLoggingError, CairnError, ParamValueChanged, StoreError
 from cairn.store.base import MetricPoint, TrackingStore
 
@@ -57,11 +57,12 @@ SIGNAL_FLUSH_TIMEOUT = 20.0
 
 @dataclass(slots=True)
 class _RunItems:
-    """Params and tags of one run, queued by one call."""
+    """What one call logged to one run besides lone metrics: written all or nothing."""
 
     run_id: str
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    points: list[MetricPoint] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -122,19 +123,30 @@ class AsyncWriter:
         if len(self._queue) > HIGH_WATER:
             self._on_high_water()
 
-    def put_params_and_tags(
-        self, run_id: str, params: dict[str, str], tags: dict[str, str]
+    def put_batch(
+        self,
+        run_id: str,
+        params: dict[str, str],
+        tags: dict[str, str],
+        points: list[MetricPoint],
     ) -> None:
-        """Queue params and tags of one run. A param already logged from this process with
-        another value raises ParamValueChanged here and now."""
+        """Queue params, tags and points of one run, to be written in one transaction. A
+        param already logged from this process with another value raises ParamValueChanged
+        here and now."""
         if self._errors:
             self._raise_errors()
         if params:
             self.check_params(run_id, params)
-        self._queue.append(_RunItems(run_id, params, tags))
+        self._queue.append(_RunItems(run_id, params, tags, points))
         self._ensure_thread()
 
+    def seed_params(self, run_id: str, params: dict[str, str]) -> None:
+        """Remember params already stored for a run, so changes fail at the call."""
+        self._params.setdefault(run_id, {}).update(params)
+
     def check_params(self, run_id: str, params: dict[str, str]) -> None:
+        """Raise ParamValueChanged if a param was logged with another value; else remember
+        them."""
         known = self._params.setdefault(run_id, {})
         for key, value in params.items():
             old = known.get(key)
@@ -171,6 +183,11 @@ class AsyncWriter:
             self._wake.set()
             if not marker.done.wait(timeout):
                 raise TimeoutError(f"queued logging was not written within {timeout} s")
+        else:
+            # The queue may be empty because the writer has taken a batch and is writing it.
+            if not self._write_lock.acquire(timeout=-1 if timeout is None else timeout):
+                raise TimeoutError(f"queued logging was not written within {timeout} s")
+            self._write_lock.release()
         if self._errors:
             self._raise_errors()
 
@@ -230,18 +247,16 @@ class AsyncWriter:
 
     def _write_items(self, items: list[Any]) -> None:
         points: list[MetricPoint] = []
-        run_items: dict[str, _RunItems] = {}
+        run_items: list[_RunItems] = []
         for item in items:
             kind = type(item)
             if kind is tuple:
                 points.append(item)
             elif kind is _RunItems:
-                merged = run_items.setdefault(item.run_id, _RunItems(item.run_id))
-                merged.params.update(item.params)
-                merged.tags.update(item.tags)
+                run_items.append(item)
             else:
                 retry = self._write_batches(points, run_items)
-                points, run_items = [], {}
+                points, run_items = [], []
                 if retry:
                     self._requeue(retry)
                     self._requeue_from(items, item)
@@ -254,22 +269,9 @@ class AsyncWriter:
         if retry:
             self._requeue(retry)
 
-    def _write_batches(
-        self, points: list[MetricPoint], run_items: dict[str, _RunItems]
-    ) -> list[Any]:
+    def _write_batches(self, points: list[MetricPoint], run_items: list[_RunItems]) -> list[Any]:
         """Write; return the items to retry later (those that failed transiently)."""
-        retry: list[Any] = []
-        for items in run_items.values():
-            outcome = self._attempt(
-                functools.partial(
-                    self.store.log_batch,
-                    items.run_id,
-                    params=[Param(k, val) for k, val in items.params.items()],
-                    tags=[RunTag(k, val) for k, val in items.tags.items()],
-                )
-            )
-            if outcome is _TRANSIENT:
-                retry.append(items)
+        retry: list[Any] = self._write_run_items(run_items)
         if not points:
             return retry
         outcome = self._attempt(functools.partial(self.store.log_metric_points, points))
@@ -288,6 +290,38 @@ class AsyncWriter:
                     if self._attempt(write) is _TRANSIENT:
                         retry.extend(run_points)
         return retry
+
+    def _write_run_items(self, calls: list[_RunItems]) -> list[_RunItems]:
+        """Write each run's queued calls in one transaction; if the store rejects that, replay
+        them one by one, so one bad call (a param changed by another process, say) costs only
+        its own items. Returns the calls to retry later."""
+        by_run: dict[str, list[_RunItems]] = {}
+        for call in calls:
+            by_run.setdefault(call.run_id, []).append(call)
+        retry: list[_RunItems] = []
+        for group in by_run.values():
+            if len(group) > 1:
+                merged = _merge(group)
+                if merged is not None:
+                    outcome = self._attempt(functools.partial(self._log_run_items, merged))
+                    if outcome is _OK:
+                        continue
+                    if outcome is _TRANSIENT:
+                        retry.extend(group)
+                        continue
+                    self._errors.pop()  # replayed below; report only what fails alone
+            for call in group:
+                if self._attempt(functools.partial(self._log_run_items, call)) is _TRANSIENT:
+                    retry.append(call)
+        return retry
+
+    def _log_run_items(self, items: _RunItems) -> None:
+        self.store.log_batch(
+            items.run_id,
+            metrics=[Metric(p[1], p[2], p[3], p[4]) for p in items.points],
+            params=[Param(k, val) for k, val in items.params.items()],
+            tags=[RunTag(k, val) for k, val in items.tags.items()],
+        )
 
     def _attempt(self, fn: Callable[[], Any]) -> str:
         """Run ``fn``; record any failure. Returns _OK, _REJECTED (the store refused the
@@ -325,6 +359,18 @@ class AsyncWriter:
         self._write_lock = threading.Lock()
         self._thread = None
         self._errors = []
+
+
+def _merge(calls: list[_RunItems]) -> _RunItems | None:
+    """One run's calls as one batch, or None if two of them log a param differently."""
+    merged = _RunItems(calls[0].run_id)
+    for call in calls:
+        for key, value in call.params.items():
+            if merged.params.setdefault(key, value) != value:
+                return None
+        merged.tags.update(call.tags)
+        merged.points.extend(call.points)
+    return merged
 
 
 _live_writers: weakref.WeakSet[AsyncWriter] = weakref.WeakSet()
