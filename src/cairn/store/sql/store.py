@@ -25,19 +25,15 @@ from cairn import validation as v
 from cairn._names import generate_run_name
 from cairn.artifacts import join_uri
 from cairn.entities import (
-    Dataset,
     DatasetInput,
     Experiment,
     FrozenDict,
-    InputTag,
     LifecycleStage,
     Metric,
     PagedList,
     Param,
     Run,
-    RunData,
     RunInfo,
-    RunInputs,
     RunStatus,
     RunTag,
     ViewType,
@@ -52,7 +48,7 @@ from cairn.errors import (
 )
 from cairn.search.parser import parse_filter, parse_order_by
 from cairn.store.base import DEFAULT_EXPERIMENT_ID, MetricPoint, TrackingStore
-from cairn.store.sql import history, migrate, search, writes
+from cairn.store.sql import history, migrate, reads, search, writes
 from cairn.store.sql.engine import make_engine, run_read, run_write
 from cairn.store.sql.keys import KeyCache
 from cairn.store.sql.schema import datasets as dataset_table
@@ -68,17 +64,6 @@ from cairn.store.sql.schema import (
     tags,
 )
 
-_RUN_COLUMNS = (
-    runs.c.pk,
-    runs.c.run_uuid,
-    runs.c.experiment_id,
-    runs.c.name,
-    runs.c.user_id,
-    runs.c.status,
-    runs.c.start_time,
-    runs.c.end_time,
-    runs.c.lifecycle_stage,
-)
 _CHUNK = 900
 
 
@@ -514,7 +499,7 @@ class SqlTrackingStore(TrackingStore):
 
     def get_run(self, run_id: str) -> Run:
         def work(conn: Connection) -> Run:
-            row = conn.execute(select(*_RUN_COLUMNS).where(runs.c.run_uuid == run_id)).first()
+            row = conn.execute(select(*reads.RUN_COLUMNS).where(runs.c.run_uuid == run_id)).first()
             if row is None:
                 raise RunNotFound(run_id)
             return self._load_runs(conn, [row])[0]
@@ -523,75 +508,7 @@ class SqlTrackingStore(TrackingStore):
         return result
 
     def _load_runs(self, conn: Connection, rows: Sequence[Any]) -> list[Run]:
-        """Runs with their data and inputs, from ``_RUN_COLUMNS`` rows: three or four
-        set-based queries, however many runs."""
-        pks = [r.pk for r in rows]
-        metrics_of: dict[int, dict[str, float]] = {pk: {} for pk in pks}
-        params_of: dict[int, dict[str, str]] = {pk: {} for pk in pks}
-        tags_of: dict[int, dict[str, str]] = {pk: {} for pk in pks}
-        text_rows: list[tuple[dict[int, dict[str, str]], list[tuple[int, int, str]]]] = []
-        metric_rows: list[tuple[int, int, float | None]] = []
-        for start in range(0, len(pks), _CHUNK):
-            chunk = pks[start : start + _CHUNK]
-            for table, target in ((params, params_of), (tags, tags_of)):
-                stmt = select(table.c.run_pk, table.c.key_id, table.c.value).where(
-                    table.c.run_pk.in_(chunk)
-                )
-                text_rows.append((target, [(r[0], r[1], r[2]) for r in conn.execute(stmt)]))
-            stmt = select(
-                metric_summaries.c.run_pk,
-                metric_summaries.c.key_id,
-                metric_summaries.c.latest_value,
-            ).where(metric_summaries.c.run_pk.in_(chunk))
-            metric_rows.extend((r[0], r[1], r[2]) for r in conn.execute(stmt))
-        key_ids = {row[1] for row in metric_rows}
-        for _, part in text_rows:
-            key_ids.update(row[1] for row in part)
-        names = self._keys.names(conn, key_ids)
-        for target, part in text_rows:
-            for run_pk, key_id, text_value in part:
-                target[run_pk][names[key_id]] = text_value
-        nan_safe = writes.nan_safe
-        for run_pk, key_id, value in metric_rows:
-            metrics_of[run_pk][names[key_id]] = nan_safe(value)
-        inputs_of = self._load_inputs(conn, pks)
-        locations = self._experiment_locations(conn, {r.experiment_id for r in rows})
-        result = []
-        for r in rows:
-            info = RunInfo(
-                run_id=r.run_uuid,
-                experiment_id=str(r.experiment_id),
-                run_name=r.name,
-                user_id=r.user_id,
-                status=r.status,
-                start_time=r.start_time,
-                end_time=r.end_time,
-                artifact_uri=f"{locations[r.experiment_id]}/{r.run_uuid}/artifacts",
-                lifecycle_stage=r.lifecycle_stage,
-            )
-            data = RunData(
-                metrics=FrozenDict(metrics_of[r.pk]),
-                params=FrozenDict(params_of[r.pk]),
-                tags=FrozenDict(tags_of[r.pk]),
-            )
-            result.append(Run(info, data, inputs_of.get(r.pk, RunInputs())))
-        return result
-
-    def _load_inputs(self, conn: Connection, pks: list[int]) -> dict[int, RunInputs]:
-        found: dict[int, list[DatasetInput]] = {}
-        for start in range(0, len(pks), _CHUNK):
-            chunk = pks[start : start + _CHUNK]
-            rows = conn.execute(
-                select(run_inputs.c.run_pk, run_inputs.c.tags, dataset_table)
-                .join(dataset_table, dataset_table.c.id == run_inputs.c.dataset_id)
-                .where(run_inputs.c.run_pk.in_(chunk))
-                .order_by(run_inputs.c.run_pk, dataset_table.c.id)
-            )
-            for r in rows:
-                dataset = Dataset(r.name, r.digest, r.source_type, r.source, r.schema, r.profile)
-                input_tags = tuple(InputTag(k, val) for k, val in json.loads(r.tags).items())
-                found.setdefault(r.run_pk, []).append(DatasetInput(dataset, input_tags))
-        return {pk: RunInputs(dataset_inputs=tuple(items)) for pk, items in found.items()}
+        return reads.load_runs(conn, rows, self._keys, self._experiment_locations)
 
     def update_run_info(
         self,
@@ -698,7 +615,7 @@ class SqlTrackingStore(TrackingStore):
                 continue  # no run belongs to an experiment id that cannot exist
         source, ordering = self._run_search.ordering(order_keys, runs)
         stmt = (
-            select(*_RUN_COLUMNS)
+            select(*reads.RUN_COLUMNS)
             .select_from(source)
             .where(
                 runs.c.experiment_id.in_(exp_pks),
