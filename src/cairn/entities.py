@@ -257,14 +257,16 @@ class RunInfo:
 
 @dataclass(frozen=True, slots=True)
 class RunData:
-    """What a run logged: ``metrics`` holds the latest value of each key."""
+    """What a run logged: ``metrics`` holds the latest value of each key, and
+    ``metric_steps`` the (step, timestamp) of that latest point."""
 
     metrics: Mapping[str, float] = field(default_factory=FrozenDict)
     params: Mapping[str, str] = field(default_factory=FrozenDict)
     tags: Mapping[str, str] = field(default_factory=FrozenDict)
+    metric_steps: Mapping[str, tuple[int, int]] = field(default_factory=FrozenDict)
 
     def __post_init__(self) -> None:
-        for name in ("metrics", "params", "tags"):
+        for name in ("metrics", "params", "tags", "metric_steps"):
             value = getattr(self, name)
             if type(value) is not FrozenDict:
                 object.__setattr__(self, name, FrozenDict(value))

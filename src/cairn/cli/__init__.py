@@ -10,6 +10,8 @@ Usage examples::
     cairn artifacts download --run-id 5f1c0e8a... --path model --dst ./out
     cairn --tracking-uri sqlite:///tracking.db db upgrade
     cairn gc --older-than 30d --dry-run
+    cairn ui                                   # the local store at http://127.0.0.1:5000
+    cairn server --backend-store-uri postgresql://db/cairn --host 0.0.0.0
 
 The tracking URI comes from ``--tracking-uri``, else ``CAIRN_TRACKING_URI``, else
 ``MLFLOW_TRACKING_URI``, else ``./mlruns``. Every cairn error is printed as one
@@ -24,7 +26,7 @@ from __future__ import annotations
 import click
 
 from cairn._version import __version__
-from cairn.cli import artifacts, db, experiments, gc, runs
+from cairn.cli import artifacts, db, experiments, gc, runs, server
 from cairn.cli._common import CairnGroup, CliState
 
 __all__ = ["main"]
@@ -59,3 +61,5 @@ main.add_command(runs.runs)
 main.add_command(artifacts.artifacts)
 main.add_command(db.db)
 main.add_command(gc.gc)
+main.add_command(server.server)
+main.add_command(server.ui)

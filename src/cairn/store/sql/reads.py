@@ -43,7 +43,10 @@ RUN_COLUMNS = (
 
 _PARAMS = "SELECT run_pk, key_id, value FROM params WHERE run_pk IN ({pks})"
 _TAGS = "SELECT run_pk, key_id, value FROM tags WHERE run_pk IN ({pks})"
-_METRICS = "SELECT run_pk, key_id, latest_value FROM metric_summaries WHERE run_pk IN ({pks})"
+_METRICS = (
+    "SELECT run_pk, key_id, latest_value, latest_step, latest_timestamp FROM metric_summaries "
+    "WHERE run_pk IN ({pks})"
+)
 _INPUTS = (
     "SELECT ri.run_pk, ri.tags, d.name, d.digest, d.source_type, d.source, d.schema, "
     "d.profile FROM run_inputs ri JOIN datasets d ON d.id = ri.dataset_id "
@@ -87,12 +90,15 @@ def load_runs(
     params_of: dict[int, dict[str, str]] = {pk: {} for pk in pks}
     tags_of: dict[int, dict[str, str]] = {pk: {} for pk in pks}
     metrics_of: dict[int, dict[str, float]] = {pk: {} for pk in pks}
+    steps_of: dict[int, dict[str, tuple[int, int]]] = {pk: {} for pk in pks}
     for run_pk, key_id, text in params_rows:
         params_of[run_pk][names[key_id]] = text
     for run_pk, key_id, text in tag_rows:
         tags_of[run_pk][names[key_id]] = text
-    for run_pk, key_id, value in metric_rows:
-        metrics_of[run_pk][names[key_id]] = nan_safe(value)
+    for run_pk, key_id, value, step, timestamp in metric_rows:
+        name = names[key_id]
+        metrics_of[run_pk][name] = nan_safe(value)
+        steps_of[run_pk][name] = (step, timestamp)
     inputs_of = _load_inputs(conn, pks)
     where = locations(conn, {r[2] for r in records})
     empty_inputs = RunInputs()
@@ -110,7 +116,10 @@ def load_runs(
             stage,
         )
         data = RunData(
-            FrozenDict(metrics_of[pk]), FrozenDict(params_of[pk]), FrozenDict(tags_of[pk])
+            FrozenDict(metrics_of[pk]),
+            FrozenDict(params_of[pk]),
+            FrozenDict(tags_of[pk]),
+            FrozenDict(steps_of[pk]),
         )
         runs.append(Run(info, data, inputs_of.get(pk, empty_inputs)))
     return runs
