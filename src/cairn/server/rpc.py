@@ -179,8 +179,9 @@ def _describe(err: ValidationError) -> str:
         where = ".".join(str(part) for part in item["loc"]) or "request"
         if item["type"] == "missing":
             problems.append(f"Missing value for required parameter '{where}'")
-        elif item["type"] == "value_error" and not item["loc"]:
-            problems.append(str(item["ctx"]["error"]) if "ctx" in item else item["msg"])
+        elif item["type"] == "value_error":
+            reason = str(item["ctx"]["error"]) if "ctx" in item else item["msg"]
+            problems.append(reason if not item["loc"] else f"Invalid '{where}': {reason}")
         else:
             shown = repr(item.get("input"))
             if len(shown) > 80:

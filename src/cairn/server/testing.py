@@ -4,8 +4,10 @@
 in a background thread, so cairn's synchronous REST store (and any test) can talk to an app
 directly::
 
-    >>> client = httpx.Client(transport=InProcessTransport(app), base_url="http://cairn")
-    ... # doctest: +SKIP
+    >>> with httpx.Client(transport=InProcessTransport(app), base_url="http://cairn") as client:
+    ...     client.get("/health")                                 # doctest: +SKIP
+
+Close the client when done: that stops the transport's event-loop thread.
 """
 
 from __future__ import annotations

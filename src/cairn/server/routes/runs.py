@@ -101,7 +101,16 @@ def search_runs(msg: m.SearchRuns, ctx: Context) -> dict[str, Any]:
 @rpc("POST", "/mlflow/runs/log-metric", m.LogMetric, response=EMPTY)
 def log_metric(msg: m.LogMetric, ctx: Context) -> dict[str, Any]:
     """Append one metric point."""
-    ctx.store.log_batch(msg.id, metrics=[Metric(msg.key, msg.value, msg.timestamp, msg.step)])
+    metric = Metric(
+        msg.key,
+        msg.value,
+        msg.timestamp,
+        msg.step,
+        dataset_name=msg.dataset_name or None,
+        dataset_digest=msg.dataset_digest or None,
+        model_id=msg.model_id or None,
+    )
+    ctx.store.log_batch(msg.id, metrics=[metric])
     return {}
 
 
@@ -144,7 +153,18 @@ def log_batch(msg: m.LogBatch, ctx: Context) -> dict[str, Any]:
         )
     ctx.store.log_batch(
         msg.run_id,
-        metrics=[Metric(x.key, x.value, x.timestamp, x.step) for x in msg.metrics],
+        metrics=[
+            Metric(
+                x.key,
+                x.value,
+                x.timestamp,
+                x.step,
+                dataset_name=x.dataset_name or None,
+                dataset_digest=x.dataset_digest or None,
+                model_id=x.model_id or None,
+            )
+            for x in msg.metrics
+        ],
         params=[Param(p.key, p.value) for p in msg.params],
         tags=[RunTag(t.key, t.value) for t in msg.tags],
     )
