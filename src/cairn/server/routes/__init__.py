@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute
 if TYPE_CHECKING:
     from cairn.server.settings import Context
 
-MODULES = ("experiments", "runs", "metrics", "logged_models", "artifacts", "bulk")
+MODULES = ("experiments", "runs", "metrics", "logged_models", "artifacts", "bulk", "ui_api")
 
 
 def load_all() -> None:

@@ -15,7 +15,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
@@ -29,7 +29,9 @@ from cairn.entities import (
     Experiment,
     FrozenDict,
     LifecycleStage,
+    LoggedModel,
     Metric,
+    ModelOutput,
     PagedList,
     Param,
     Run,
@@ -47,8 +49,9 @@ from cairn.errors import (
     RunNotFound,
 )
 from cairn.search.parser import parse_filter, parse_order_by
-from cairn.store.base import DEFAULT_EXPERIMENT_ID, MetricPoint, TrackingStore
+from cairn.store.base import DEFAULT_EXPERIMENT_ID, KeyValues, MetricPoint, TrackingStore
 from cairn.store.sql import history, migrate, reads, search, writes
+from cairn.store.sql import logged_models as lm
 from cairn.store.sql.engine import make_engine, run_read, run_write
 from cairn.store.sql.keys import KeyCache
 from cairn.store.sql.schema import datasets as dataset_table
@@ -60,6 +63,7 @@ from cairn.store.sql.schema import (
     metric_summaries,
     params,
     run_inputs,
+    run_outputs,
     runs,
     tags,
 )
@@ -603,9 +607,21 @@ class SqlTrackingStore(TrackingStore):
         page_token: str | None,
     ) -> tuple[Any, int]:
         v.validate_max_results(max_results)
+        offset = search.decode_page_token(page_token)
+        stmt = self.run_query(experiment_ids, filter_string, run_view_type, order_by)
+        return search.paginate(stmt, offset, max_results), offset
+
+    def run_query(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        order_by: Sequence[str] | None = None,
+    ) -> Any:
+        """The SELECT of a run search (``reads.RUN_COLUMNS``, ordered, not paged), for
+        callers that page or count it themselves (the UI's table). Raises InvalidFilter."""
         comparisons = parse_filter(filter_string, "runs")
         order_keys = parse_order_by(order_by, "runs")
-        offset = search.decode_page_token(page_token)
         stages = LifecycleStage.view_type_to_stages(ViewType.from_string(run_view_type))
         exp_pks = []
         for exp_id in experiment_ids:
@@ -624,7 +640,7 @@ class SqlTrackingStore(TrackingStore):
             )
             .order_by(*ordering)
         )
-        return search.paginate(stmt, offset, max_results), offset
+        return stmt
 
     # -- logging ----------------------------------------------------------------------------
 
@@ -654,6 +670,7 @@ class SqlTrackingStore(TrackingStore):
                     f"({param_items[p.key]!r} and {value!r})"
                 )
         tag_items = {v.validate_tag_key(t.key): v.tag_value_to_str(t.key, t.value) for t in tags}
+        model_points = lm.model_points(metrics)
         if not (points or param_items or tag_items):
             self._read(lambda conn: self._run_pk(conn, run_id))
             return
@@ -665,6 +682,8 @@ class SqlTrackingStore(TrackingStore):
             writes.upsert_tags(conn, pk, tag_items, key_ids)
             if points:
                 writes.insert_metric_points(conn, self._keys, fresh, points)
+            if model_points:
+                lm.insert_model_points(conn, run_id, model_points)
 
         self._write(work)
 
@@ -769,6 +788,55 @@ class SqlTrackingStore(TrackingStore):
         result: PagedList[Metric] = self._read(work)
         return result
 
+    # -- logged models: implemented in logged_models.py -------------------------------------
+
+    def log_outputs(self, run_id: str, models: Sequence[ModelOutput]) -> None:
+        lm.log_outputs(self, run_id, models)
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: KeyValues = (),
+        params: KeyValues = (),
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        return lm.create_logged_model(
+            self, experiment_id, name, source_run_id, tags, params, model_type
+        )
+
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        return lm.get_logged_model(self, model_id, allow_deleted)
+
+    def finalize_logged_model(self, model_id: str, status: str | int) -> LoggedModel:
+        return lm.finalize_logged_model(self, model_id, status)
+
+    def delete_logged_model(self, model_id: str) -> None:
+        lm.delete_logged_model(self, model_id)
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        datasets: Sequence[Mapping[str, Any]] | None = None,
+        max_results: int | None = None,
+        order_by: Sequence[str | Mapping[str, Any]] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[LoggedModel]:
+        return lm.search_logged_models(
+            self, experiment_ids, filter_string, datasets, max_results, order_by, page_token
+        )
+
+    def set_logged_model_tags(self, model_id: str, tags: KeyValues) -> None:
+        lm.set_logged_model_tags(self, model_id, tags)
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        lm.delete_logged_model_tag(self, model_id, key)
+
+    def log_logged_model_params(self, model_id: str, params: KeyValues) -> None:
+        lm.log_logged_model_params(self, model_id, params)
+
     # -- housekeeping -----------------------------------------------------------------------
 
     def deleted_run_ids(self, older_than_ms: int | None = None) -> list[str]:
@@ -797,7 +865,7 @@ class SqlTrackingStore(TrackingStore):
                 raise InvalidState(
                     f"Run {run_id!r} is not deleted; delete it first (cairn runs delete)"
                 )
-            for table in (metric_blocks, metric_summaries, params, tags, run_inputs):
+            for table in (metric_blocks, metric_summaries, params, tags, run_inputs, run_outputs):
                 conn.execute(delete(table).where(table.c.run_pk == row.pk))
             conn.execute(delete(runs).where(runs.c.pk == row.pk))
 
@@ -823,6 +891,7 @@ class SqlTrackingStore(TrackingStore):
                 raise InvalidState(
                     f"Experiment {experiment_id!r} still holds {remaining} runs; purge them first"
                 )
+            lm.purge_experiment_models(conn, pk)
             conn.execute(delete(dataset_table).where(dataset_table.c.experiment_id == pk))
             conn.execute(delete(experiment_tags).where(experiment_tags.c.experiment_id == pk))
             conn.execute(delete(experiments).where(experiments.c.id == pk))
