@@ -364,7 +364,7 @@ class Client:
         uri = self._artifact_uris.get(run_id)
         if uri is None:
             uri = self._artifact_uris[run_id] = self.get_run(run_id).info.artifact_uri
-        return get_artifact_repository(uri)
+        return get_artifact_repository(uri, self.tracking_uri)
 
     def get_artifact_uri(self, run_id: str, artifact_path: str | None = None) -> str:
         from cairn.artifacts import join_uri

@@ -156,6 +156,10 @@ class Metric:
     timestamp: int
     step: int = 0
     run_id: str | None = None
+    #: MLflow 3.x: the dataset the metric was computed on, and the logged model it describes.
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+    model_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,3 +306,103 @@ class PagedList(list[T]):
     def __init__(self, items: Iterable[T] = (), token: str | None = None) -> None:
         super().__init__(items)
         self.token = token
+
+
+# -- logged models (MLflow 3.x) -----------------------------------------------------------------
+
+
+class LoggedModelStatus(IntEnum):
+    """A logged model's status; ``model.status`` holds the name (``"LOGGED_MODEL_READY"``)."""
+
+    LOGGED_MODEL_STATUS_UNSPECIFIED = 0
+    LOGGED_MODEL_PENDING = 1
+    LOGGED_MODEL_READY = 2
+    LOGGED_MODEL_UPLOAD_FAILED = 3
+
+    @staticmethod
+    def from_string(status: str | int) -> LoggedModelStatus:
+        """The status named ``status``: the protocol's name (``LOGGED_MODEL_READY``), the short
+        name MLflow's entities use (``READY``, ``PENDING``, ``FAILED``; any case) or the number.
+
+        >>> LoggedModelStatus.from_string("ready").name
+        'LOGGED_MODEL_READY'
+
+        Raises ``ValueError`` if unknown.
+        """
+        if isinstance(status, int) and not isinstance(status, bool):
+            try:
+                return LoggedModelStatus(status)
+            except ValueError:
+                pass
+        elif isinstance(status, str):
+            name = status.strip().upper()
+            name = _LOGGED_MODEL_STATUS_ALIASES.get(name, name)
+            if name.isdigit():
+                return LoggedModelStatus.from_string(int(name))
+            if name in LoggedModelStatus.__members__:
+                return LoggedModelStatus[name]
+        known = ", ".join(s.name for s in LoggedModelStatus)
+        raise ValueError(f"unknown logged model status {status!r}; expected one of {known}")
+
+
+_LOGGED_MODEL_STATUS_ALIASES = {
+    "UNSPECIFIED": "LOGGED_MODEL_STATUS_UNSPECIFIED",
+    "PENDING": "LOGGED_MODEL_PENDING",
+    "READY": "LOGGED_MODEL_READY",
+    "FAILED": "LOGGED_MODEL_UPLOAD_FAILED",
+    "UPLOAD_FAILED": "LOGGED_MODEL_UPLOAD_FAILED",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedModelRegistration:
+    """A registered-model version created from a logged model."""
+
+    name: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedModel:
+    """A model logged with MLflow 3.x's ``log_model``: its own id, artifacts, params, tags and
+    the metrics logged against it (``metrics`` holds every point, each with its ``run_id``).
+
+    ``status`` is a :class:`LoggedModelStatus` name; times are epoch ms; ``artifact_uri`` is
+    ``<experiment artifact location>/models/<model_id>/artifacts``.
+    """
+
+    model_id: str
+    experiment_id: str
+    name: str
+    artifact_uri: str
+    creation_timestamp_ms: int
+    last_updated_timestamp_ms: int
+    status: str = LoggedModelStatus.LOGGED_MODEL_PENDING.name
+    creator_id: int | None = None
+    model_type: str | None = None
+    source_run_id: str | None = None
+    status_message: str | None = None
+    tags: Mapping[str, str] = field(default_factory=FrozenDict)
+    params: Mapping[str, str] = field(default_factory=FrozenDict)
+    metrics: tuple[Metric, ...] = ()
+    registrations: tuple[LoggedModelRegistration, ...] = ()
+    lifecycle_stage: str = LifecycleStage.ACTIVE
+
+    def __post_init__(self) -> None:
+        for name in ("tags", "params"):
+            value = getattr(self, name)
+            if type(value) is not FrozenDict:
+                object.__setattr__(self, name, FrozenDict(value))
+
+    @property
+    def model_uri(self) -> str:
+        """``models:/<model_id>``, the URI that loads this model."""
+        return f"models:/{self.model_id}"
+
+    @property
+    def artifact_location(self) -> str:
+        """MLflow's entity name for ``artifact_uri``."""
+        return self.artifact_uri
+
+
+__all__ += ["LoggedModel", "LoggedModelRegistration", "LoggedModelStatus"]

@@ -144,6 +144,7 @@ def _is_integral(value: Any) -> bool:
 def param_value_to_str(key: str, value: Any) -> str:
     """Params are stored as text, as MLflow does: ``str(value)``, checked for length."""
     text = value if type(value) is str else str(value)
+    _no_nul(text, f"param {key!r}")
     if len(text) > MAX_PARAM_VALUE_LENGTH:
         raise InvalidParameter(
             f"Param {key!r} has a value of {len(text)} characters; the limit is "
@@ -154,6 +155,7 @@ def param_value_to_str(key: str, value: Any) -> str:
 
 def tag_value_to_str(key: str, value: Any, limit: int = MAX_RUN_TAG_VALUE_LENGTH) -> str:
     text = value if type(value) is str else str(value)
+    _no_nul(text, f"tag {key!r}")
     if len(text) > limit:
         raise InvalidParameter(
             f"Tag {key!r} has a value of {len(text)} characters; the limit is {limit}. "
@@ -162,9 +164,16 @@ def tag_value_to_str(key: str, value: Any, limit: int = MAX_RUN_TAG_VALUE_LENGTH
     return text
 
 
+def _no_nul(text: str, what: str) -> None:
+    # PostgreSQL cannot store NUL in text; refusing it everywhere keeps the backends alike.
+    if "\x00" in text:
+        raise InvalidParameter(f"The value of {what} contains a NUL character; it cannot be stored")
+
+
 def validate_experiment_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidParameter(f"Invalid experiment name {name!r}: it must be a non-empty string")
+    _no_nul(name, "the experiment name")
     if len(name) > MAX_EXPERIMENT_NAME_LENGTH:
         raise InvalidParameter(
             f"Experiment name of {len(name)} characters is too long; the limit is "
@@ -176,6 +185,7 @@ def validate_experiment_name(name: Any) -> str:
 def validate_run_name(name: Any) -> str:
     if not isinstance(name, str):
         raise InvalidParameter(f"Invalid run name {name!r}: it must be a string")
+    _no_nul(name, "the run name")
     if len(name) > MAX_RUN_NAME_LENGTH:
         raise InvalidParameter(
             f"Run name of {len(name)} characters is too long; the limit is {MAX_RUN_NAME_LENGTH}"
@@ -201,6 +211,25 @@ def validate_experiment_id(experiment_id: Any) -> str:
             f"Invalid experiment id {experiment_id!r}: experiment ids are strings such as '0'"
         )
     return experiment_id
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def int64_or_none(value: Any) -> int | None:
+    """``value`` as an int if it is an integer (or its decimal text) within the int64 range
+    that databases store; None otherwise.
+
+    >>> int64_or_none("42"), int64_or_none("9" * 30), int64_or_none("x")
+    (42, None, None)
+    """
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if INT64_MIN <= number <= INT64_MAX else None
 
 
 def validate_max_results(max_results: Any, limit: int = MAX_SEARCH_RESULTS) -> int:

@@ -176,10 +176,15 @@ def test_other_schemes_fsspec_knows_use_the_fsspec_repository(memory_fs: None) -
     assert repo.root_uri == "memory://bucket/1/r/artifacts"
 
 
-@pytest.mark.parametrize("uri", ["mlflow-artifacts:/1/r/artifacts", "http://h/x", "https://h/x"])
-def test_proxied_schemes_say_the_client_comes_with_the_tracking_server(uri: str) -> None:
-    with pytest.raises(InvalidParameter, match="comes with the tracking server"):
+@pytest.mark.parametrize("uri", ["http://h/x", "https://h/x"])
+def test_http_roots_that_are_not_artifact_proxy_urls_are_refused(uri: str) -> None:
+    with pytest.raises(InvalidParameter, match="artifact proxy"):
         get_artifact_repository(uri)
+
+
+def test_mlflow_artifacts_roots_without_a_tracking_server_say_what_is_needed() -> None:
+    with pytest.raises(InvalidParameter, match="served by a tracking server"):
+        get_artifact_repository("mlflow-artifacts:/1/r/artifacts", "file:///tmp/mlruns")
 
 
 def test_an_unknown_scheme_is_named_and_the_supported_ones_listed() -> None:
@@ -190,7 +195,7 @@ def test_an_unknown_scheme_is_named_and_the_supported_ones_listed() -> None:
     assert "'nosuchscheme'" in message
     for supported in ["file", "s3", "gs", "abfs", "memory"]:
         assert supported in message
-    assert "mlflow-artifacts" not in message  # not usable yet, so not advertised
+    assert "mlflow-artifacts" in message
 
 
 def test_a_known_scheme_whose_package_is_missing_says_what_to_install(

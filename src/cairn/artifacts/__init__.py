@@ -4,12 +4,12 @@
 
 * no scheme (a plain path) or ``file`` -> :class:`LocalArtifactRepository` (no fsspec);
 * a scheme registered with :func:`register_artifact_repository` -> that factory;
-* ``mlflow-artifacts``, ``http``, ``https`` -> not yet available (the proxied artifact client
-  comes with the tracking server);
+* ``mlflow-artifacts``, ``http``, ``https`` -> :class:`.proxy.ProxyArtifactRepository`, through
+  a tracking server's artifact proxy (``mlflow-artifacts:`` needs the tracking URI);
 * any other scheme fsspec knows (``s3``, ``gs``, ``abfs``, ``memory``...) ->
   :class:`FsspecArtifactRepository`.
 
-Importing this package does not import fsspec.
+Importing this package does not import fsspec or httpx.
 
 Example::
 
@@ -44,15 +44,6 @@ __all__ = [
 ArtifactRepositoryFactory = Callable[[str], ArtifactRepository]
 
 
-def _proxied_not_available(uri: str) -> ArtifactRepository:
-    raise InvalidParameter(
-        f"Cannot open artifact root {uri!r}: {uri_scheme(uri)}:// artifact URIs are served "
-        "through a tracking server, and the proxied artifact client comes with the tracking "
-        "server for now. Use a local path, file:// URI or fsspec URL (s3://, gs://...) as the "
-        "artifact location meanwhile."
-    )
-
-
 #: Scheme -> factory. ``""`` is a plain path. Other modules extend it through
 #: :func:`register_artifact_repository`; schemes missing here fall back to fsspec.
 _SCHEMES: dict[str, ArtifactRepositoryFactory] = {
@@ -60,10 +51,10 @@ _SCHEMES: dict[str, ArtifactRepositoryFactory] = {
     "file": LocalArtifactRepository,
     # fsspec's alias of "file": kept local so that the symlink checks always apply on disk.
     "local": LocalArtifactRepository,
-    "mlflow-artifacts": _proxied_not_available,
-    "http": _proxied_not_available,
-    "https": _proxied_not_available,
 }
+
+#: Served by a tracking server; built here (not in _SCHEMES) because they need its URI.
+_PROXIED_SCHEMES = ("http", "https", "mlflow-artifacts")
 
 
 def register_artifact_repository(scheme: str, factory: ArtifactRepositoryFactory) -> None:
@@ -79,18 +70,30 @@ def register_artifact_repository(scheme: str, factory: ArtifactRepositoryFactory
     _SCHEMES[scheme.lower()] = factory
 
 
-def get_artifact_repository(uri: str) -> ArtifactRepository:
+def get_artifact_repository(uri: str, tracking_uri: str | None = None) -> ArtifactRepository:
     """The artifact repository for root ``uri``, chosen by its scheme.
+
+    Args:
+        uri: the artifact root (a run's ``artifact_uri``).
+        tracking_uri: the tracking server that serves ``mlflow-artifacts:`` URIs; the
+            configured tracking URI when None. Ignored for other schemes.
+
+    >>> get_artifact_repository("mlflow-artifacts:/1/r/artifacts", "http://localhost:5000")
+    ProxyArtifactRepository('mlflow-artifacts:/1/r/artifacts')
 
     Raises:
         InvalidParameter: the scheme is unknown (the message lists the supported ones), its
-            fsspec implementation is not installed, or it is a proxied scheme not yet
-            supported.
+            fsspec implementation is not installed, or an ``mlflow-artifacts:`` URI comes
+            without an http(s) tracking URI.
     """
     scheme = uri_scheme(uri)
     factory = _SCHEMES.get(scheme)
     if factory is not None:
         return factory(uri)
+    if scheme in _PROXIED_SCHEMES:
+        from cairn.artifacts.proxy import ProxyArtifactRepository
+
+        return ProxyArtifactRepository(uri, tracking_uri)
 
     import fsspec
 
@@ -103,9 +106,7 @@ def get_artifact_repository(uri: str) -> ArtifactRepository:
             f"installed ({err})"
         ) from None
     except ValueError:
-        cairn_schemes = sorted(
-            s for s, f in _SCHEMES.items() if s and f is not _proxied_not_available
-        )
+        cairn_schemes = sorted({s for s in _SCHEMES if s} | set(_PROXIED_SCHEMES))
         fsspec_schemes = sorted(set(fsspec.available_protocols()) - set(cairn_schemes))
         raise InvalidParameter(
             f"Unsupported artifact URI scheme {scheme!r} in {uri!r}. Supported: plain paths, "

@@ -28,13 +28,22 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from types import TracebackType
 from typing import BinaryIO
 
 from cairn.entities import FileInfo
 from cairn.errors import ArtifactNotFound, InvalidArtifactPath, InvalidParameter
 from cairn.validation import validate_artifact_path
 
-__all__ = ["CHUNK_SIZE", "TEMP_PREFIX", "ArtifactRepository", "is_within", "write_atomically"]
+__all__ = [
+    "CHUNK_SIZE",
+    "TEMP_PREFIX",
+    "ArtifactRepository",
+    "ArtifactWriter",
+    "AtomicFileWriter",
+    "is_within",
+    "write_atomically",
+]
 
 logger = logging.getLogger("cairn.artifacts")
 
@@ -142,6 +151,36 @@ class ArtifactRepository(abc.ABC):
                 path=artifact_file,
             )
         self._write_bytes(dest, bytes(data))
+
+    def open_writer(self, artifact_file: str) -> ArtifactWriter:
+        """Start writing ``<root>/<artifact_file>`` piece by piece; see :class:`ArtifactWriter`.
+
+        Nothing is visible under the final name until :meth:`ArtifactWriter.commit`, so a
+        stream that fails half-way (a dropped upload) leaves the old file, or nothing.
+        Memory use stays bounded whatever the size: pieces go to the backend as they come.
+
+        Example::
+
+            >>> import tempfile
+            >>> from cairn.artifacts import get_artifact_repository
+            >>> repo = get_artifact_repository(tempfile.mkdtemp())
+            >>> with repo.open_writer("logs/train.log") as out:
+            ...     _ = out.write(b"epoch 1\\n")
+            ...     _ = out.write(b"epoch 2\\n")
+            >>> repo.file_info("logs/train.log").file_size
+            16
+
+        Raises:
+            InvalidArtifactPath: ``artifact_file`` could leave the root or names the root.
+            InvalidParameter: ``artifact_file`` is an existing directory (at open or commit).
+        """
+        dest = validate_artifact_path(artifact_file)
+        if not dest:
+            raise InvalidArtifactPath(
+                f"Invalid artifact file {artifact_file!r}: it must name a file under the root",
+                path=artifact_file,
+            )
+        return self._open_writer(dest)
 
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
         """The immediate children of directory ``path``, sorted by path.
@@ -268,6 +307,11 @@ class ArtifactRepository(abc.ABC):
     def _delete(self, rel: str) -> None:
         """Delete file or tree ``rel`` (the root when ``""``); missing is a no-op."""
 
+    def _open_writer(self, rel: str) -> ArtifactWriter:
+        """A writer for ``rel``. This default spools to a local temporary file and hands it
+        to :meth:`_write_file` at commit; backends that can stream natively override it."""
+        return _SpoolingWriter(self, rel)
+
     def _walk(self, rel: str) -> Iterator[FileInfo]:
         """Every descendant of directory ``rel``, parents before children.
 
@@ -288,39 +332,146 @@ class ArtifactRepository(abc.ABC):
         )
 
 
+class ArtifactWriter(abc.ABC):
+    """One artifact file written in pieces and published all at once.
+
+    :meth:`write` the content, then :meth:`commit` to publish it under its final name, or
+    :meth:`abort` to throw it away. Until the commit, readers see the previous file (or
+    nothing). Used as a context manager it commits on a normal exit and aborts when the block
+    raises. Get one from :meth:`ArtifactRepository.open_writer`.
+    """
+
+    @abc.abstractmethod
+    def write(self, data: bytes) -> int:
+        """Append ``data``; returns the number of bytes taken (all of them)."""
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Publish the file under its final name; on failure nothing is published."""
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """Throw the written data away. Safe to call twice or after a failed commit."""
+
+    def __enter__(self) -> ArtifactWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+class AtomicFileWriter(ArtifactWriter):
+    """Create or replace local file ``dest`` atomically.
+
+    The data goes to a temporary file in the same directory (so the rename cannot cross file
+    systems), is flushed to disk at commit, then renamed over ``dest``: a crash leaves either
+    the old file or the new one, never a partial file under the final name.
+
+    Raises (constructor):
+        InvalidParameter: ``dest`` is a directory, or a parent of it is a file.
+    """
+
+    def __init__(self, dest: str) -> None:
+        if os.path.isdir(dest):
+            raise InvalidParameter(f"Cannot write file {dest!r}: a directory of that name exists")
+        parent = os.path.dirname(dest)
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise InvalidParameter(
+                f"Cannot write file {dest!r}: a parent of it exists and is not a directory"
+            ) from None
+        self.dest = dest
+        self._tmp = os.path.join(parent, f"{TEMP_PREFIX}{uuid.uuid4().hex}")
+        # os.open with 0o666 (not tempfile.mkstemp's 0o600) so the result gets the umask's
+        # usual permissions, as a plain open() would give; O_EXCL refuses a planted symlink.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        #: The open temporary file, for callers that want a real file object.
+        self.file: BinaryIO = os.fdopen(os.open(self._tmp, flags, 0o666), "wb")
+        self._done = False
+
+    def write(self, data: bytes) -> int:
+        return self.file.write(data)
+
+    def commit(self) -> None:
+        try:
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
+            try:
+                os.replace(self._tmp, self.dest)
+            except IsADirectoryError:
+                raise InvalidParameter(
+                    f"Cannot write file {self.dest!r}: a directory of that name exists"
+                ) from None
+        except BaseException:
+            self.abort()
+            raise
+        self._done = True
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        with contextlib.suppress(OSError):
+            self.file.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self._tmp)
+
+
 def write_atomically(dest: str, write: Callable[[BinaryIO], None]) -> None:
     """Create or replace local file ``dest`` with what ``write`` writes, all or nothing.
 
-    The data goes to a temporary file in the same directory (so the rename cannot cross file
-    systems), is flushed to disk, then renamed over ``dest``: a crash leaves either the old
-    file or the new one, never a partial file under the final name.
+    See :class:`AtomicFileWriter`, which does the work.
 
     Raises:
         InvalidParameter: ``dest`` is a directory, or a parent of it is a file.
     """
-    if os.path.isdir(dest):
-        raise InvalidParameter(f"Cannot write file {dest!r}: a directory of that name exists")
-    parent = os.path.dirname(dest)
+    out = AtomicFileWriter(dest)
     try:
-        os.makedirs(parent, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise InvalidParameter(
-            f"Cannot write file {dest!r}: a parent of it exists and is not a directory"
-        ) from None
-    tmp = os.path.join(parent, f"{TEMP_PREFIX}{uuid.uuid4().hex}")
-    # os.open with 0o666 (not tempfile.mkstemp's 0o600) so the result gets the umask's usual
-    # permissions, as a plain open() would give; O_EXCL refuses to follow a planted symlink.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dest)
+        write(out.file)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        out.abort()
         raise
+    out.commit()
+
+
+class _SpoolingWriter(ArtifactWriter):
+    """Collects the pieces in a local temporary file, then uploads it with ``_write_file``."""
+
+    def __init__(self, repo: ArtifactRepository, rel: str) -> None:
+        self._repo = repo
+        self._rel = rel
+        fd, self._tmp = tempfile.mkstemp(prefix="cairn-upload-")
+        self._file = os.fdopen(fd, "wb")
+        self._done = False
+
+    def write(self, data: bytes) -> int:
+        return self._file.write(data)
+
+    def commit(self) -> None:
+        try:
+            self._file.close()
+            self._repo._write_file(self._tmp, self._rel)
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        with contextlib.suppress(OSError):
+            self._file.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self._tmp)
 
 
 def is_within(path: str, root: str) -> bool:

@@ -28,7 +28,7 @@ import shutil
 from collections.abc import Callable
 from typing import Any, BinaryIO, cast
 
-from cairn.artifacts.base import CHUNK_SIZE, ArtifactRepository, logger
+from cairn.artifacts.base import CHUNK_SIZE, ArtifactRepository, ArtifactWriter, logger
 from cairn.entities import FileInfo
 from cairn.errors import InvalidArtifactPath, InvalidParameter
 from cairn.validation import validate_artifact_path
@@ -70,15 +70,14 @@ class FsspecArtifactRepository(ArtifactRepository):
                 data = src.read()
                 self._write(rel, lambda full: self._fs.pipe_file(full, data))
                 return
-
-            def stream(full: str) -> None:
-                src.seek(0)  # a retry after creating parent directories starts over
-                self._stream(src, full)
-
-            self._write(rel, stream)
+            with self._open_writer(rel) as dst:
+                shutil.copyfileobj(src, dst, CHUNK_SIZE)
 
     def _write_bytes(self, rel: str, data: bytes) -> None:
         self._write(rel, lambda full: self._fs.pipe_file(full, data))
+
+    def _open_writer(self, rel: str) -> ArtifactWriter:
+        return _FsspecWriter(self, rel)
 
     def _make_dirs(self, rel: str) -> None:
         try:
@@ -159,23 +158,6 @@ class FsspecArtifactRepository(ArtifactRepository):
         except _COLLISIONS as err:
             raise self._collision(rel, err) from None
 
-    def _stream(self, src: BinaryIO, full: str) -> None:
-        # autocommit=False: the object appears only at commit(), so an interrupted upload
-        # is discarded rather than left half-written under its final name.
-        dst = self._fs.open(full, "wb", autocommit=False)
-        try:
-            shutil.copyfileobj(src, dst, CHUNK_SIZE)
-            dst.close()
-            dst.commit()
-        except BaseException:
-            _abandon(dst)
-            raise
-        finally:
-            # fsspec queues uncommitted files on the (shared, cached) file system's
-            # transaction even outside one; drop ours so they are not kept forever.
-            with contextlib.suppress(Exception):
-                self._fs.transaction.files.remove(dst)
-
     def _create_dirs(self, directory: str) -> bool:
         """``makedirs(directory)`` unless its top-level component is missing; True if done.
 
@@ -194,6 +176,79 @@ class FsspecArtifactRepository(ArtifactRepository):
             f"Cannot write artifact {rel!r} under {self.root_uri}: a file and a directory "
             f"would share a name ({err})"
         )
+
+
+class _FsspecWriter(ArtifactWriter):
+    """Small files are kept in memory and written with one ``pipe_file`` at commit (one
+    request on object stores); past CHUNK_SIZE the data streams into a file opened with
+    ``autocommit=False``, committed whole at the end or discarded."""
+
+    def __init__(self, repo: FsspecArtifactRepository, rel: str) -> None:
+        self._repo = repo
+        self._rel = rel
+        self._buffer: bytearray | None = bytearray()
+        self._file: Any = None
+        self._done = False
+
+    def write(self, data: bytes) -> int:
+        if self._buffer is not None:
+            self._buffer += data
+            if len(self._buffer) <= CHUNK_SIZE:
+                return len(data)
+            self._file = self._open()
+            data, self._buffer = bytes(self._buffer), None
+        self._file.write(data)
+        return len(data)
+
+    def _open(self) -> Any:
+        opened: list[Any] = []
+        # autocommit=False: the object appears only at commit(), so an interrupted upload
+        # is discarded rather than left half-written under its final name.
+        self._repo._write(
+            self._rel, lambda full: opened.append(self._repo._fs.open(full, "wb", autocommit=False))
+        )
+        return opened[0]
+
+    def commit(self) -> None:
+        if self._buffer is not None:
+            data, self._buffer, self._done = bytes(self._buffer), None, True
+            self._repo._write_bytes(self._rel, data)
+            return
+        try:
+            self._file.close()
+            try:
+                self._file.commit()
+            except FileNotFoundError:
+                # Stores with real directories (fsspec's local, sftp) may only find out at
+                # commit that the parents are missing; make them and move the data again.
+                full = self._repo._full(self._rel)
+                if not self._repo._create_dirs(posixpath.dirname(full)):
+                    raise
+                self._file.commit()
+        except _COLLISIONS as err:
+            self.abort()
+            raise self._repo._collision(self._rel, err) from None
+        except BaseException:
+            self.abort()
+            raise
+        self._forget()
+
+    def abort(self) -> None:
+        self._buffer = None
+        if self._done:
+            return
+        if self._file is not None:
+            _abandon(self._file)
+        self._forget()
+
+    def _forget(self) -> None:
+        self._done = True
+        if self._file is None:
+            return
+        # fsspec queues uncommitted files on the (shared, cached) file system's transaction
+        # even outside one; drop ours so they are not kept forever.
+        with contextlib.suppress(Exception):
+            self._repo._fs.transaction.files.remove(self._file)
 
 
 def _file_info(rel: str, info: dict[str, Any]) -> FileInfo:

@@ -26,6 +26,8 @@ from cairn.artifacts.base import (
     CHUNK_SIZE,
     TEMP_PREFIX,
     ArtifactRepository,
+    ArtifactWriter,
+    AtomicFileWriter,
     is_within,
     logger,
     write_atomically,
@@ -87,6 +89,10 @@ class LocalArtifactRepository(ArtifactRepository):
             dst.write(data)
 
         write_atomically(self._path(rel), write)
+
+    def _open_writer(self, rel: str) -> ArtifactWriter:
+        # Straight into a temporary file beside the target: no second copy at commit.
+        return AtomicFileWriter(self._path(rel))
 
     def _make_dirs(self, rel: str) -> None:
         try:

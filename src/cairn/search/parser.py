@@ -34,8 +34,14 @@ Examples::
 
 An ``order_by`` clause is ``identifier [ASC|DESC]``, e.g. ``metrics.`val loss`.max DESC``.
 Which entities, keys, operators and value types are allowed depends on the search target
-(``runs`` or ``experiments``); every violation raises :class:`~cairn.errors.InvalidFilter`
-naming the offending token and its 0-based position.
+(``runs``, ``experiments`` or ``logged_models``); every violation raises
+:class:`~cairn.errors.InvalidFilter` naming the offending token and its 0-based position.
+
+Logged models (MLflow 3.x) are filtered by the attributes ``name``, ``model_id``,
+``model_type``, ``status`` and ``source_run_id`` (strings) and ``creation_timestamp`` /
+``last_updated_timestamp`` (numbers; ``creation_time`` and ``last_updated_time`` are aliases),
+and by ``metrics.``, ``params.`` and ``tags.``. Metric aggregates do not apply to them:
+``metrics.acc.max`` is the metric named ``acc.max``, as in MLflow.
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ from cairn.search.ast import Aggregate, Comparison, Entity, Identifier, Operator
 
 __all__ = ["Target", "parse_filter", "parse_order_by"]
 
-Target = Literal["runs", "experiments"]
+Target = Literal["runs", "experiments", "logged_models"]
 
 _ENTITIES: dict[str, Entity] = {
     **dict.fromkeys(("metrics", "metric"), "metric"),
@@ -111,6 +117,25 @@ _EXPERIMENT_TAG = _Rule(("=", "!=", "LIKE", "ILIKE", *_NULL_OPS), "string")
 _EXPERIMENT_FIELDS = (
     "experiments can be filtered by name, experiment_id, creation_time, last_update_time and tags"
 )
+_MODEL_RULES: dict[Entity, _Rule] = {
+    "metric": _NUMBER_RULE,
+    "param": _STRING_RULE,
+    "tag": _STRING_RULE,
+}
+_MODEL_ATTRIBUTES: dict[str, _Rule] = {
+    **dict.fromkeys(("name", "model_id", "model_type", "source_run_id"), _STRING_RULE),
+    "status": _Rule(("=", "!=", "IN", "NOT IN"), "string"),
+    "creation_timestamp": _NUMBER_RULE,
+    "last_updated_timestamp": _NUMBER_RULE,
+}
+_MODEL_ATTRIBUTE_ALIASES = {
+    "creation_time": "creation_timestamp",
+    "creation_timestamp_ms": "creation_timestamp",
+    "last_updated_time": "last_updated_timestamp",
+    "last_updated_timestamp_ms": "last_updated_timestamp",
+}
+_MODEL_FIELDS = "logged models can be filtered and ordered by attributes, metrics, params and tags"
+_TARGETS = ("runs", "experiments", "logged_models")
 
 _TokenKind = Literal["word", "squote", "dquote", "backtick", "op", "punct", "eof"]
 
@@ -138,8 +163,10 @@ class _Parser:
         # Callers pass request data straight through; a wrong type is still a bad filter.
         if not isinstance(text, str):
             raise InvalidFilter(f"Invalid {noun} {text!r}: expected a string")
-        if target not in ("runs", "experiments"):
-            raise InvalidFilter(f"Unknown search target {target!r}; use 'runs' or 'experiments'")
+        if target not in _TARGETS:
+            raise InvalidFilter(
+                f"Unknown search target {target!r}; use 'runs', 'experiments' or 'logged_models'"
+            )
         self.text, self.noun = text, noun
         self.target = target
         self.tokens = self._tokenize()
@@ -272,7 +299,8 @@ class _Parser:
             if rest:
                 raise self.error_at(rest[0], "expected an operator after the identifier")
             head, dot, last = key.rpartition(".")
-            if entity == "metric" and head and last.lower() in _AGGREGATES:
+            aggregates = self.target != "logged_models"
+            if aggregates and entity == "metric" and head and last.lower() in _AGGREGATES:
                 return Identifier(entity, head, _AGGREGATES[last.lower()])
             return Identifier(entity, key)
         return self._quoted_key(entity, rest)
@@ -298,6 +326,8 @@ class _Parser:
         if not suffix:
             return Identifier(entity, key_tok.value)
         name = suffix[0].text[1:].lower() if suffix[0].text.startswith(".") else ""
+        if self.target == "logged_models":
+            raise self.error_at(suffix[0], "expected an operator after the identifier")
         if entity != "metric" or suffix[0].kind != "word" or name not in _AGGREGATES:
             raise self.error_at(
                 suffix[0], "only a metric aggregate (.min, .max, .count) may follow"
@@ -311,6 +341,8 @@ class _Parser:
     def filter_rule(self, ident: Identifier, source: str, pos: int) -> tuple[Identifier, _Rule]:
         """The canonical identifier and what it accepts in a filter on this target."""
         entity = ident.entity
+        if self.target == "logged_models":
+            return self.model_rule(ident, source, pos)
         if self.target == "experiments":
             if entity == "tag":
                 return ident, _EXPERIMENT_TAG
@@ -323,8 +355,18 @@ class _Parser:
             return self.lookup(ident, _DATASET_KEYS, source, pos, "dataset field")
         return ident, _RUN_RULES[entity]
 
+    def model_rule(self, ident: Identifier, source: str, pos: int) -> tuple[Identifier, _Rule]:
+        """The canonical identifier and what it accepts, for logged models."""
+        if ident.entity == "attribute":
+            return self.lookup(ident, _MODEL_ATTRIBUTES, source, pos, "logged model attribute")
+        if ident.entity == "dataset":
+            raise self.error(pos, source, _MODEL_FIELDS)
+        return ident, _MODEL_RULES[ident.entity]
+
     def order_rule(self, ident: Identifier, source: str, pos: int) -> Identifier:
         """The canonical identifier, if this target's results can be ordered by it."""
+        if self.target == "logged_models":
+            return self.model_rule(ident, source, pos)[0]
         if self.target == "experiments":
             if ident.entity != "attribute":
                 raise self.error(pos, source, "experiments can be ordered by attributes only")
@@ -345,6 +387,8 @@ class _Parser:
         key = ident.key.lower()
         if self.target == "runs" and ident.entity == "attribute":
             key = _RUN_ATTRIBUTE_ALIASES.get(key, key)
+        elif self.target == "logged_models":
+            key = _MODEL_ATTRIBUTE_ALIASES.get(key, key)
         if key not in table:
             detail = f"expected one of {', '.join(table)}"
             raise self.error(pos, source, detail, f"unknown {what} {source!r}")
@@ -411,9 +455,12 @@ class _Parser:
             raise self.error_at(tok, f"expected a value {context}{hint}")
         if not any(c in tok.text for c in ".eE"):
             try:
-                return int(tok.text), tok
+                number_int = int(tok.text)
             except ValueError:  # more digits than Python converts by default
                 raise self.error_at(tok, "number is too long") from None
+            if -(2**63) <= number_int < 2**63:
+                return number_int, tok
+            # Beyond what databases store as integers: compare as a (finite) double.
         number = float(tok.text)
         if not math.isfinite(number):
             raise self.error_at(tok, "number is out of range")

@@ -42,7 +42,15 @@ def _nullable_list(value: Any) -> Any:
     return [] if value is None else value
 
 
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    return value
+
+
 StatusName = Annotated[str, _enum_by_name_or_number(RunStatus)]
+#: A double: a JSON number or "NaN"/"Infinity"/"-Infinity"; booleans are refused.
+Double = Annotated[float, BeforeValidator(_not_bool)]
 ViewTypeName = Annotated[str, _enum_by_name_or_number(ViewType)]
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 StrList = Annotated[list[str], BeforeValidator(_nullable_list)]
@@ -57,6 +65,7 @@ class Message(BaseModel):
         extra="ignore",
         frozen=True,
         str_strip_whitespace=False,
+        loc_by_alias=False,
     )
 
     @model_validator(mode="before")
@@ -173,7 +182,7 @@ class SearchRuns(Message):
 
 class LogMetric(RunRef):
     key: str
-    value: float
+    value: Double
     timestamp: Int64
     step: Int64 = 0
     model_id: str | None = None
@@ -198,7 +207,7 @@ class DeleteTag(Message):
 
 class MetricMessage(Message):
     key: str
-    value: float
+    value: Double
     timestamp: Int64
     step: Int64 = 0
     model_id: str | None = None

@@ -8,6 +8,7 @@ shape for 4xx answers.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from cairn._version import __version__
@@ -32,8 +33,8 @@ def _query_parameters(schema: dict[str, Any], path_params: set[str]) -> list[dic
                 "in": "path" if name in path_params else "query",
                 "required": name in required or name in path_params,
                 "schema": prop,
-                "style": "form",
-                "explode": True,
+                "style": "simple" if name in path_params else "form",
+                "explode": name not in path_params,
             }
         )
     return parameters
@@ -59,8 +60,10 @@ def document() -> dict[str, Any]:
     }
     for spec in rpc.RPCS:
         prefix = "/ajax-api" if spec.ajax_only else "/api"
-        path = f"{prefix}/{spec.version}{spec.path}"
-        path_params = {part[1:-1] for part in spec.path.split("/") if part.startswith("{")}
+        # Starlette's converters ("{tag_key:path}") are not OpenAPI syntax.
+        route_path = re.sub(r"\{(\w+):\w+\}", r"{\1}", spec.path)
+        path = f"{prefix}/{spec.version}{route_path}"
+        path_params = {part[1:-1] for part in route_path.split("/") if part.startswith("{")}
         schema = _request_schema(spec.request, defs)
         operation: dict[str, Any] = {
             "operationId": f"{spec.handler.__name__}_{spec.method.lower()}",

@@ -22,12 +22,14 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import UnionType
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -46,6 +48,9 @@ Handler = Callable[[Any, "Context"], dict[str, Any]]
 
 #: Largest JSON request body accepted (log-batch of 1,000 metrics is ~100 KB).
 MAX_JSON_BODY = 16 * 1024 * 1024
+# JSON escapes that decode to text no store can keep (NUL, UTF-16 surrogates): only bodies
+# holding one are walked by _check_text, so ordinary requests pay one regex scan.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 @dataclass(frozen=True)
@@ -107,9 +112,13 @@ async def read_message(request: Request, spec: type[M]) -> M:
     """Parse and validate a request; raises InvalidParameter naming what is wrong."""
     if request.method == "GET":
         data: Any = _query_dict(request, spec)
+        _check_text(data, "request")
     else:
         data = await _json_body(request)
     if request.path_params:
+        _check_text(request.path_params, "request")
+        for name in request.path_params:
+            data.pop(to_camel(name), None)  # the path names the resource, not the body
         data.update(request.path_params)
     try:
         return spec.model_validate(data)
@@ -152,9 +161,32 @@ async def _json_body(request: Request) -> Any:
             data = json.loads(data)
     except (ValueError, UnicodeDecodeError) as err:
         raise InvalidParameter(f"Malformed JSON body: {err}") from None
+    if _SUSPECT_ESCAPE.search(body):
+        _check_text(data, "request")
     if not isinstance(data, dict):
         raise InvalidParameter(f"The JSON body must be an object, not {type(data).__name__}")
     return data
+
+
+def _check_text(value: Any, where: str) -> None:
+    """Refuse text no store can keep: NUL characters and lone UTF-16 surrogates (JSON can
+    spell both, as ``\\u0000`` and ``\\ud800``)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidParameter(f"Invalid text in {where}: it contains a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidParameter(
+                f"Invalid text in {where}: it contains a lone surrogate (not valid Unicode)"
+            ) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, where)
+            _check_text(item, f"'{key}'" if where == "request" else f"{where}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item, where)
 
 
 async def _limited_body(request: Request) -> bytes:

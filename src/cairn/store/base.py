@@ -24,19 +24,27 @@ Promises every implementation keeps:
 * **Search** accepts the filter grammar of :mod:`cairn.search` and raises
   :class:`~cairn.errors.InvalidFilter` for anything it cannot parse. Results are paged;
   ``PagedList.token`` is an opaque string fetching the next page, None on the last.
+* **Logged models** (MLflow 3.x) have ids ``m-<32 hex>`` and live in an experiment. Unknown
+  (or, unless ``allow_deleted``, soft-deleted) ids raise
+  :class:`~cairn.errors.ResourceNotFound`; changing a deleted model raises
+  :class:`~cairn.errors.InvalidParameter`. Their params follow the runs' immutability rule;
+  tags are upserts. A metric logged through :meth:`TrackingStore.log_batch` with a
+  ``model_id`` is recorded in the run's history *and* as a metric of that model.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cairn.entities import (
         DatasetInput,
         Experiment,
+        LoggedModel,
         Metric,
+        ModelOutput,
         PagedList,
         Param,
         Run,
@@ -46,6 +54,8 @@ if TYPE_CHECKING:
 
 #: A metric point on the fast logging path: (run_id, key, value, timestamp_ms, step).
 MetricPoint = tuple[str, str, float, int, int]
+#: Tags or params given as a mapping or as (key, value) pairs.
+KeyValues = Mapping[str, str] | Sequence[tuple[str, str]]
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
@@ -125,7 +135,9 @@ class TrackingStore(abc.ABC):
 
     @abc.abstractmethod
     def get_run(self, run_id: str) -> Run:
-        """Raises RunNotFound."""
+        """The run with its data, inputs and outputs (``outputs.model_outputs``).
+
+        Raises RunNotFound."""
 
     @abc.abstractmethod
     def update_run_info(
@@ -170,7 +182,11 @@ class TrackingStore(abc.ABC):
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        """Log all of these atomically. Tags are upserts; params follow the immutability rule."""
+        """Log all of these atomically. Tags are upserts; params follow the immutability rule.
+
+        A metric with a ``model_id`` is also recorded as a metric of that logged model (with
+        its ``dataset_name``/``dataset_digest``); an unknown model raises ResourceNotFound.
+        """
 
     def log_metric_points(self, points: Sequence[MetricPoint]) -> None:
         """Append many validated metric points, possibly for several runs, atomically.
@@ -191,6 +207,15 @@ class TrackingStore(abc.ABC):
         """Raises ResourceNotFound if the run has no such tag."""
 
     @abc.abstractmethod
+    def log_outputs(self, run_id: str, models: Sequence[ModelOutput]) -> None:
+        """Record logged models the run produced (``run.outputs.model_outputs``), each at a
+        step; recording the same model again changes nothing.
+
+        Raises RunNotFound, InvalidParameter for a deleted run, ResourceNotFound for an
+        unknown model.
+        """
+
+    @abc.abstractmethod
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = ()) -> None:
         """Record datasets the run used; logging the same dataset twice records it once."""
 
@@ -203,6 +228,83 @@ class TrackingStore(abc.ABC):
         page_token: str | None = None,
     ) -> PagedList[Metric]:
         """Every point of one metric, ordered by step then timestamp; empty if never logged."""
+
+    # -- logged models (MLflow 3.x) ---------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: KeyValues = (),
+        params: KeyValues = (),
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        """Create a model with status ``LOGGED_MODEL_PENDING`` and artifact URI
+        ``<experiment artifact location>/models/<model_id>/artifacts``.
+
+        A missing name is generated. Names may not contain ``/ : . % " '``. The source run is
+        not required to exist here (MLflow does not check it either).
+
+        Raises ExperimentNotFound; InvalidParameter for a deleted experiment, a bad name,
+        model type, tag or param.
+        """
+
+    @abc.abstractmethod
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        """Raises ResourceNotFound for an unknown model, or a deleted one unless
+        ``allow_deleted``."""
+
+    @abc.abstractmethod
+    def finalize_logged_model(self, model_id: str, status: str | int) -> LoggedModel:
+        """Set the status (``LOGGED_MODEL_READY``, ``LOGGED_MODEL_UPLOAD_FAILED``, ...; the
+        short names ``READY``/``FAILED`` and numbers work too) and return the model.
+
+        Raises ResourceNotFound; InvalidParameter for an unknown status or a deleted model.
+        """
+
+    @abc.abstractmethod
+    def delete_logged_model(self, model_id: str) -> None:
+        """Soft-delete: the model leaves searches and :meth:`get_logged_model` (unless
+        ``allow_deleted``). Deleting it again is a no-op. Raises ResourceNotFound."""
+
+    @abc.abstractmethod
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        datasets: Sequence[Mapping[str, Any]] | None = None,
+        max_results: int | None = None,
+        order_by: Sequence[str | Mapping[str, Any]] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[LoggedModel]:
+        """Active models of these experiments matching the filter (the ``logged_models``
+        grammar of :mod:`cairn.search.parser`).
+
+        ``datasets`` (``[{"dataset_name", "dataset_digest"?}]``) scopes metric comparisons to
+        metrics logged on those datasets. ``order_by`` items are
+        ``{"field_name", "ascending", "dataset_name", "dataset_digest"}`` (or strings like
+        ``"metrics.acc DESC"``); the default order is ``creation_timestamp DESC, model_id``.
+        ``max_results`` defaults to 100.
+
+        Raises InvalidFilter; InvalidParameter for a bad page token, ``max_results``,
+        ``datasets`` or ``order_by`` item.
+        """
+
+    @abc.abstractmethod
+    def set_logged_model_tags(self, model_id: str, tags: KeyValues) -> None:
+        """Upsert tags. Raises ResourceNotFound; InvalidParameter for a deleted model or a
+        bad tag."""
+
+    @abc.abstractmethod
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        """Raises ResourceNotFound if the model, or its tag, does not exist."""
+
+    @abc.abstractmethod
+    def log_logged_model_params(self, model_id: str, params: KeyValues) -> None:
+        """Add params; the same value again is a no-op, another value raises
+        ParamValueChanged. Raises ResourceNotFound; InvalidParameter for a deleted model."""
 
     # -- housekeeping -----------------------------------------------------------------------
 

@@ -124,13 +124,8 @@ def get_writer(store: TrackingStore) -> AsyncWriter:
 def _open_store(uri: str) -> TrackingStore:
     scheme = _scheme(uri)
     if scheme in _REMOTE_SCHEMES:
-        try:
-            from cairn.store.rest import RestTrackingStore  # type: ignore[import-not-found]
-        except ImportError:
-            raise InvalidTrackingUri(
-                f"Tracking URI {uri!r} names a tracking server, but this build of cairn has "
-                "no REST client; log to a local folder or database instead"
-            ) from None
+        from cairn.store.rest import RestTrackingStore
+
         store: TrackingStore = RestTrackingStore(uri)
         return store
     from cairn.store.sql.store import SqlTrackingStore

@@ -51,6 +51,8 @@ FLUSH_INTERVAL = float(os.environ.get("CAIRN_FLUSH_INTERVAL", "1.0"))
 HIGH_WATER = 50_000
 #: Block logging callers (by flushing) once this many items wait, so memory stays bounded.
 MAX_QUEUED = 2_000_000
+#: Failures kept for reporting; later ones are only counted.
+MAX_KEPT_ERRORS = 100
 #: How long the SIGTERM handler waits for queued data to be written.
 SIGNAL_FLUSH_TIMEOUT = 20.0
 
@@ -96,6 +98,7 @@ class AsyncWriter:
         self._write_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._errors: list[BaseException] = []
+        self._dropped_errors = 0
         self._closed = False
         # Params logged from this process, so a changed value fails at the call, not later.
         self._params: dict[str, dict[str, str]] = {}
@@ -190,6 +193,10 @@ class AsyncWriter:
             self._write_lock.release()
         if self._errors:
             self._raise_errors()
+        # A store that keeps data aside while its server is away sends it now.
+        sync = getattr(self.store, "sync", None)
+        if callable(sync):
+            sync()
 
     def request_flush(self) -> threading.Event:
         """Start a flush without waiting; the event is set once it is done."""
@@ -209,8 +216,10 @@ class AsyncWriter:
 
     def _raise_errors(self) -> None:
         errors, self._errors = self._errors, []
+        dropped, self._dropped_errors = self._dropped_errors, 0
         first = errors[0]
-        more = f" (and {len(errors) - 1} more failures)" if len(errors) > 1 else ""
+        extra = len(errors) - 1 + dropped
+        more = f" (and {extra} more failures)" if extra else ""
         raise AsyncLoggingError(f"A background logging write failed{more}: {first}") from first
 
     # -- the writer thread ------------------------------------------------------------------
@@ -243,12 +252,19 @@ class AsyncWriter:
             queue = self._queue
             while queue:
                 items = [queue.popleft() for _ in range(len(queue))]
-                self._write_items(items)
+                if not self._write_items(items):
+                    # Something failed in a way that may pass (the database unreachable):
+                    # leave the rest queued until the next round instead of spinning.
+                    return
 
-    def _write_items(self, items: list[Any]) -> None:
+    def _write_items(self, items: list[Any]) -> bool:
+        """Write ``items`` in order. Returns False if some failed transiently: those, and
+        everything after them, go back to the front of the queue, in order; flush markers
+        among them are released, so a waiting ``flush()`` raises the failure instead of
+        hanging."""
         points: list[MetricPoint] = []
         run_items: list[_RunItems] = []
-        for item in items:
+        for index, item in enumerate(items):
             kind = type(item)
             if kind is tuple:
                 points.append(item)
@@ -258,9 +274,8 @@ class AsyncWriter:
                 retry = self._write_batches(points, run_items)
                 points, run_items = [], []
                 if retry:
-                    self._requeue(retry)
-                    self._requeue_from(items, item)
-                    return
+                    self._requeue(retry + items[index:])
+                    return False
                 if kind is _Call:
                     self._attempt(item.fn)
                 elif kind is _Marker:
@@ -268,6 +283,8 @@ class AsyncWriter:
         retry = self._write_batches(points, run_items)
         if retry:
             self._requeue(retry)
+            return False
+        return True
 
     def _write_batches(self, points: list[MetricPoint], run_items: list[_RunItems]) -> list[Any]:
         """Write; return the items to retry later (those that failed transiently)."""
@@ -329,20 +346,30 @@ class AsyncWriter:
         try:
             fn()
         except CairnError as err:
-            self._errors.append(err)
+            self._record(err)
             return _TRANSIENT if isinstance(err, StoreError) else _REJECTED
         except Exception as err:
-            self._errors.append(err)
+            self._record(err)
             return _TRANSIENT
         return _OK
 
-    def _requeue(self, items: list[Any]) -> None:
-        self._queue.extendleft(reversed(items))
+    def _record(self, err: BaseException) -> None:
+        # Keep the first failures with their details; a long outage must not grow memory.
+        if len(self._errors) < MAX_KEPT_ERRORS:
+            self._errors.append(err)
+        else:
+            self._dropped_errors += 1
 
-    def _requeue_from(self, items: list[Any], item: Any) -> None:
-        rest = items[items.index(item) :]
-        # They go back in front of anything queued since, keeping the original order.
-        self._queue.extendleft(reversed(rest))
+    def _requeue(self, items: list[Any]) -> None:
+        """Put items back in front of anything queued since, keeping their order; release
+        the flush markers among them (their waiters see the recorded failure)."""
+        kept = []
+        for item in items:
+            if type(item) is _Marker:
+                item.done.set()
+            else:
+                kept.append(item)
+        self._queue.extendleft(reversed(kept))
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Flush and stop the thread."""
@@ -359,6 +386,7 @@ class AsyncWriter:
         self._write_lock = threading.Lock()
         self._thread = None
         self._errors = []
+        self._dropped_errors = 0
 
 
 def _merge(calls: list[_RunItems]) -> _RunItems | None:

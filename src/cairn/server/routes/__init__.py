@@ -10,7 +10,16 @@ from starlette.routing import BaseRoute
 if TYPE_CHECKING:
     from cairn.server.settings import Context
 
-MODULES = ("experiments", "runs", "metrics", "logged_models", "artifacts", "bulk", "ui_api")
+MODULES = (
+    "experiments",
+    "runs",
+    "metrics",
+    "logged_models",
+    "artifacts",
+    "bulk",
+    "ui_api",
+    "webui",
+)
 
 
 def load_all() -> None:

@@ -10,6 +10,7 @@ repository behind ``mlflow-artifacts:/`` URIs (``--artifacts-destination``):
 ``GET A/artifacts?path=<dir>``           ``{"files": [{path (base name), is_dir, file_size}]}``
 ``DELETE A/artifacts/<path>``            delete a file or tree -> ``{}``
 ``POST A/mpu/create/<dir>``              ``{path, num_parts}`` -> ``{upload_id, credentials}``
+                                         (``path``: the client's local file; its base name)
 ``PUT A/mpu/part/<upload_id>/<n>``       one part (the credential URLs point here) -> ETag
 ``POST A/mpu/complete/<dir>``            ``{path, upload_id, parts}``: join the parts -> ``{}``
 ``POST A/mpu/abort/<dir>``               ``{path, upload_id}``: drop the parts -> ``{}``
@@ -83,6 +84,11 @@ STAGING = ".cairn-multipart"
 #: Most parts one multipart upload may have (S3's limit too).
 MAX_PARTS = 10_000
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+_PART_NUMBER = re.compile(r"[0-9]{1,5}")  # not str.isdigit: it takes "²", which int() refuses
+MULTIPART_UNSUPPORTED = (
+    "Multipart upload is not supported for the current artifact repository "
+    "(this server runs with multipart uploads disabled)"
+)
 #: Content types a browser would run; served as text so an artifact cannot script the UI.
 _ACTIVE_TYPES = frozenset(
     {
@@ -160,12 +166,7 @@ def artifact_path(raw: str, *, file: bool = False) -> str:
     Raises:
         InvalidArtifactPath: the path could leave the destination or names a reserved place.
     """
-    try:
-        validate_artifact_path(raw, decode=True)
-        rel = validate_artifact_path(raw)
-    except InvalidArtifactPath as err:
-        reason = err.message.split(": ", 1)[-1]
-        raise InvalidArtifactPath(f"Invalid path {raw!r}: {reason}", path=raw) from None
+    rel = safe_path(raw)
     if rel.split("/", 1)[0] == STAGING:
         raise InvalidArtifactPath(f"Invalid path {raw!r}: {STAGING} is reserved", path=raw)
     if file and (not rel or "/" not in rel):
@@ -175,6 +176,20 @@ def artifact_path(raw: str, *, file: bool = False) -> str:
             path=raw,
         )
     return rel
+
+
+def safe_path(raw: str) -> str:
+    """``raw`` (URL-decoded once) normalized, after checking every further decoding of it.
+
+    Raises:
+        InvalidArtifactPath: "Invalid path ...", with the reason.
+    """
+    try:
+        validate_artifact_path(raw, decode=True)
+        return validate_artifact_path(raw)
+    except InvalidArtifactPath as err:
+        reason = err.message.split(": ", 1)[-1]
+        raise InvalidArtifactPath(f"Invalid path {raw!r}: {reason}", path=raw) from None
 
 
 def _refuse_top_level_file(repo: ArtifactRepository, rel: str) -> None:
@@ -229,7 +244,8 @@ class _Proxy:
 
     async def mpu_create(self, request: Request, repo: ArtifactRepository) -> Response:
         if not self.context.settings.allow_multipart:
-            raise error_from_code("NOT_IMPLEMENTED", "Multipart uploads are disabled")
+            # MLflow's client falls back to a plain upload on exactly this message.
+            raise error_from_code("NOT_IMPLEMENTED", MULTIPART_UNSUPPORTED)
         msg = await rpc.read_message(request, CreateMultipartUpload)
         rel = _mpu_target(request, msg.path)
         upload_id = uuid.uuid4().hex
@@ -252,7 +268,10 @@ class _Proxy:
         upload_id = _upload_id(request.path_params["upload_id"])
         manifest = await run_in_threadpool(_manifest, repo, upload_id)
         raw_number = request.path_params["part_number"]
-        if not raw_number.isdigit() or not 1 <= int(raw_number) <= manifest["num_parts"]:
+        if (
+            not _PART_NUMBER.fullmatch(raw_number)
+            or not 1 <= int(raw_number) <= manifest["num_parts"]
+        ):
             raise InvalidParameter(
                 f"Invalid part number {raw_number!r}: upload {upload_id} has parts "
                 f"1 to {manifest['num_parts']}"
@@ -292,7 +311,7 @@ class _Proxy:
             run_id = request.query_params.get("run_id") or request.query_params.get("run_uuid")
             if not run_id:
                 raise InvalidParameter("Missing value for required parameter 'run_id'")
-            rel = validate_artifact_path(request.query_params.get("path", ""), decode=True)
+            rel = safe_path(request.query_params.get("path", ""))
             repo, root, proxied = await run_in_threadpool(run_artifacts, self.context, run_id)
             return await _file_response(repo, _join(root, rel), proxied=proxied)
         except CairnError as err:
@@ -324,12 +343,17 @@ class AbortMultipartUpload(Message):
     upload_id: str
 
 
-def _mpu_target(request: Request, name: str) -> str:
-    """The final file of a multipart upload: ``<dir from the URL>/<file name from the body>``."""
-    directory = request.path_params["directory"]
-    if not name or "/" in name:
-        raise InvalidArtifactPath(f"Invalid path {name!r}: give the file name alone", path=name)
-    return artifact_path(_join(directory, name), file=True)
+def _mpu_target(request: Request, path: str) -> str:
+    """The final file of a multipart upload: ``<dir from the URL>/<base name of body path>``.
+
+    MLflow's client sends the *local* path of the file being uploaded (``/tmp/x/model.bin``,
+    or ``C:\\x\\model.bin`` from Windows); only its base name names the artifact, as in
+    MLflow's own repositories.
+    """
+    name = re.split(r"[\\/]", path)[-1]
+    if not name:
+        raise InvalidArtifactPath(f"Invalid path {path!r}: no file name", path=path)
+    return artifact_path(_join(request.path_params["directory"], name), file=True)
 
 
 def _upload_id(raw: str) -> str:
@@ -544,7 +568,7 @@ _FILE = obj(path=STRING, is_dir=BOOL, file_size=INT64)
 )
 def list_run_artifacts(msg: ListRunArtifacts, ctx: Context) -> dict[str, Any]:
     """List a run's artifacts under ``path`` (paths relative to the run's root)."""
-    rel = validate_artifact_path(msg.path, decode=True)
+    rel = safe_path(msg.path or "")
     uri = ctx.store.get_run(msg.id).info.artifact_uri
     repo, root, proxied = run_artifacts(ctx, msg.id)
     directory = _join(root, rel)

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from pydantic import Field, model_validator
 
 from cairn.errors import InvalidParameter
-from cairn.server.messages import Int64, Message
+from cairn.server.messages import Double, Int64, Message
 from cairn.server.rpc import rpc
 from cairn.server.schemas import EMPTY
 from cairn.server.settings import Context
@@ -35,7 +35,7 @@ class MetricSeries(Message):
     key: str
     steps: list[Int64]
     timestamps: list[Timestamp]
-    values: list[float]
+    values: list[Double]
 
     @model_validator(mode="after")
     def _same_lengths(self) -> MetricSeries:

@@ -28,7 +28,7 @@ VERSION_TABLE = "cairn_schema_version"
 HISTORY_TABLE = "cairn_schema_history"
 
 #: Every revision this cairn knows, oldest first; the last one is the head.
-REVISIONS: tuple[str, ...] = ("0001_core", "0002_datasets")
+REVISIONS: tuple[str, ...] = ("0001_core", "0002_datasets", "0003_logged_models")
 HEAD = REVISIONS[-1]
 
 # Serializes schema creation between processes on PostgreSQL (SQLite uses BEGIN IMMEDIATE).

@@ -1,9 +1,10 @@
 """Loading runs with everything they logged, in a few set-based queries.
 
-A page of 100 runs or a DataFrame of 100,000 costs the same four queries (params, tags, metric
-summaries, inputs). The run ids travel as one bound array (``json_each`` on SQLite, an array
-on PostgreSQL) instead of thousands of bound variables, and rows come straight from the
-DB-API cursor: at these sizes the per-row cost of a richer result layer is most of the time.
+A page of 100 runs or a DataFrame of 100,000 costs the same five queries (params, tags, metric
+summaries, inputs, outputs). The run ids travel as one bound array (``json_each`` on SQLite,
+an array on PostgreSQL) instead of thousands of bound variables, and rows come straight from
+the DB-API cursor: at these sizes the per-row cost of a richer result layer is most of the
+time.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from cairn.entities import (
     DatasetInput,
     FrozenDict,
     InputTag,
+    ModelOutput,
     Run,
     RunData,
     RunInfo,
     RunInputs,
+    RunOutputs,
 )
 from cairn.store.sql.keys import KeyCache
 from cairn.store.sql.schema import runs as runs_table
@@ -51,6 +54,10 @@ _INPUTS = (
     "SELECT ri.run_pk, ri.tags, d.name, d.digest, d.source_type, d.source, d.schema, "
     "d.profile FROM run_inputs ri JOIN datasets d ON d.id = ri.dataset_id "
     "WHERE ri.run_pk IN ({pks}) ORDER BY ri.run_pk, d.id"
+)
+_OUTPUTS = (
+    "SELECT run_pk, model_id, step FROM run_outputs WHERE run_pk IN ({pks}) "
+    "ORDER BY run_pk, step, model_id"
 )
 
 
@@ -100,6 +107,10 @@ def load_runs(
         metrics_of[run_pk][name] = nan_safe(value)
         steps_of[run_pk][name] = (step, timestamp)
     inputs_of = _load_inputs(conn, pks)
+    outputs_of: dict[int, list[ModelOutput]] = {}
+    for run_pk, model_id, step in fetch_for_runs(conn, _OUTPUTS, pks):
+        outputs_of.setdefault(run_pk, []).append(ModelOutput(model_id, step))
+    no_outputs = RunOutputs()
     where = locations(conn, {r[2] for r in records})
     empty_inputs = RunInputs()
     runs = []
@@ -121,7 +132,15 @@ def load_runs(
             FrozenDict(tags_of[pk]),
             FrozenDict(steps_of[pk]),
         )
-        runs.append(Run(info, data, inputs_of.get(pk, empty_inputs)))
+        outputs = outputs_of.get(pk)
+        runs.append(
+            Run(
+                info,
+                data,
+                inputs_of.get(pk, empty_inputs),
+                RunOutputs(tuple(outputs)) if outputs else no_outputs,
+            )
+        )
     return runs
 
 

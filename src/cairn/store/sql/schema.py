@@ -177,3 +177,98 @@ run_inputs = Table(
     Column("context", String(500)),
     PrimaryKeyConstraint("run_pk", "dataset_id"),
 )
+
+# -- logged models (MLflow 3.x) ---------------------------------------------------------------
+# Small tables next to the run tables: a model has tens of params and tags and a handful of
+# evaluation metrics, so keys are stored as text here rather than interned.
+
+logged_models = Table(
+    "logged_models",
+    metadata,
+    Column("model_id", String(36), primary_key=True),  # "m-" and 32 hex digits
+    Column("experiment_id", Id, ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("model_type", String(500)),
+    Column("source_run_id", String(256)),
+    Column("status", String(32), nullable=False),
+    Column("status_message", Text),
+    Column("creator_id", BigInteger),
+    # Like experiments' locations: relative to the store's artifact root when under it.
+    Column("artifact_location", String(2048), nullable=False),
+    Column("creation_timestamp_ms", BigInteger, nullable=False),
+    Column("last_updated_timestamp_ms", BigInteger, nullable=False),
+    Column("lifecycle_stage", String(16), nullable=False, server_default="active"),
+    Column("deleted_time", BigInteger),
+    Index(
+        "ix_logged_models_experiment_created",
+        "experiment_id",
+        "lifecycle_stage",
+        "creation_timestamp_ms",
+    ),
+    Index("ix_logged_models_experiment_name", "experiment_id", "name"),
+)
+
+logged_model_tags = Table(
+    "logged_model_tags",
+    metadata,
+    Column(
+        "model_id",
+        String(36),
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "key"),
+)
+
+logged_model_params = Table(
+    "logged_model_params",
+    metadata,
+    Column(
+        "model_id",
+        String(36),
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "key"),
+)
+
+# Every point logged against a model (by a run's log-batch carrying ``model_id``); the same
+# point logged twice by one run is kept once. ``run_id`` is not a foreign key: a model's
+# evaluation history outlives the purge of the run that logged it.
+logged_model_metrics = Table(
+    "logged_model_metrics",
+    metadata,
+    Column(
+        "model_id",
+        String(36),
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("key", String(250), nullable=False),
+    Column("value", Double),  # NULL for NaN, as in metric_summaries
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("run_id", String(32), nullable=False),
+    Column("dataset_name", String(500)),
+    Column("dataset_digest", String(36)),
+    PrimaryKeyConstraint("model_id", "key", "timestamp", "step", "run_id"),
+)
+
+# Models a run produced (MLflow's log-outputs), with the step it produced each at.
+run_outputs = Table(
+    "run_outputs",
+    metadata,
+    Column("run_pk", Id, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    Column(
+        "model_id",
+        String(36),
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("step", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_pk", "model_id"),
+)

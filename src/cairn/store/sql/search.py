@@ -45,6 +45,7 @@ from cairn.store.sql.schema import (
     runs,
     tags,
 )
+from cairn.validation import int64_or_none
 
 _SUMMARY_COLUMN = {
     "latest": "latest_value",
@@ -242,10 +243,13 @@ def experiment_condition(comparison: Comparison, dialect: str) -> ColumnElement[
         return exists().where(has_key, _compare(t.c.value, op, value, dialect))
     column = _EXPERIMENT_ATTRIBUTE_COLUMN[ident.key]
     if ident.key == "experiment_id":
-        try:
-            value = tuple(int(v) for v in value) if isinstance(value, tuple) else int(value)
-        except (TypeError, ValueError):
-            return true() if op in ("!=", "NOT IN") else not_(true())
+        # Ids that cannot exist (not integers, or beyond int64) match nothing.
+        if isinstance(value, tuple):
+            value = tuple(pk for pk in map(int64_or_none, value) if pk is not None)
+        else:
+            value = int64_or_none(value)
+            if value is None:
+                return true() if op in ("!=", "NOT IN") else not_(true())
     return _compare(column, op, value, dialect)
 
 

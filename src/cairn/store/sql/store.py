@@ -171,13 +171,13 @@ class SqlTrackingStore(TrackingStore):
 
     @staticmethod
     def _experiment_pk(experiment_id: str | int) -> int:
-        try:
-            return int(experiment_id)
-        except (TypeError, ValueError):
+        pk = v.int64_or_none(experiment_id)
+        if pk is None:
             raise ExperimentNotFound(
                 f"No experiment with id {experiment_id!r} (experiment ids are integers)",
                 experiment_id=experiment_id,
-            ) from None
+            )
+        return pk
 
     @staticmethod
     def _run_pk(conn: Connection, run_id: str, *, writable: bool = False) -> int:
@@ -623,14 +623,10 @@ class SqlTrackingStore(TrackingStore):
         comparisons = parse_filter(filter_string, "runs")
         order_keys = parse_order_by(order_by, "runs")
         stages = LifecycleStage.view_type_to_stages(ViewType.from_string(run_view_type))
-        exp_pks = []
-        for exp_id in experiment_ids:
-            try:
-                exp_pks.append(int(exp_id))
-            except (TypeError, ValueError):
-                continue  # no run belongs to an experiment id that cannot exist
+        # No run belongs to an experiment id that cannot exist: such ids are left out.
+        exp_pks = [pk for pk in map(v.int64_or_none, experiment_ids) if pk is not None]
         source, ordering = self._run_search.ordering(order_keys, runs)
-        stmt = (
+        return (
             select(*reads.RUN_COLUMNS)
             .select_from(source)
             .where(
@@ -640,7 +636,6 @@ class SqlTrackingStore(TrackingStore):
             )
             .order_by(*ordering)
         )
-        return stmt
 
     # -- logging ----------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from cairn.entities import LifecycleStage, ViewType
 from cairn.errors import InvalidParameter, RunNotFound
 from cairn.store.sql import history, reads, search
 from cairn.store.sql.schema import experiments, keys, metric_summaries, params, runs, tags
+from cairn.validation import int64_or_none
 
 if TYPE_CHECKING:
     from cairn.store.sql.store import SqlTrackingStore
@@ -239,7 +240,7 @@ def _child_counts(store: SqlTrackingStore, conn: Connection, run_ids: list[str])
 
 def run_keys(store: SqlTrackingStore, experiment_ids: Sequence[str]) -> dict[str, list[str]]:
     """Sorted metric, param and tag keys used by active runs of these experiments."""
-    exp_pks = [int(e) for e in experiment_ids if str(e).isdigit()]
+    exp_pks = [pk for pk in map(int64_or_none, experiment_ids) if pk is not None]
     in_experiments = select(runs.c.pk).where(
         runs.c.experiment_id.in_(exp_pks), runs.c.lifecycle_stage == LifecycleStage.ACTIVE
     )
@@ -328,7 +329,8 @@ def metric_series(
     arrays ``x`` and ``y``). A longer one is cut into ``buckets`` equal x-ranges; each bucket
     gives its x (first point), the min and the max of its values (``y_min``, ``y_max``) and its
     last value (``y``), so every spike survives. ``x_min``/``x_max`` restrict the range, which
-    is how a zoomed chart gets full resolution back. NaN values come back as None.
+    is how a zoomed chart gets full resolution back. NaN values come back as None, infinite
+    ones as ``"Infinity"``/``"-Infinity"``.
     """
     import numpy as np
 
@@ -382,8 +384,12 @@ def metric_series(
     return result
 
 
-def _clean(array: Any) -> list[float | None]:
-    return [None if v != v else float(v) for v in array.tolist()]
+def _clean(array: Any) -> list[float | str | None]:
+    """Values as JSON can carry them: NaN as None, infinities as the protocol's strings."""
+    return [
+        None if v != v else float(v) if math.isfinite(v) else ("Infinity" if v > 0 else "-Infinity")
+        for v in array.tolist()
+    ]
 
 
 def _downsample(np: Any, x: Any, y: Any, buckets: int) -> dict[str, Any]:
