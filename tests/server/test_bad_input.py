@@ -746,3 +746,32 @@ def test_artifact_upload_download_and_delete_round_trip(server: Server) -> None:
     assert got.content == payload
     assert _raw(server, "DELETE", path).status_code == 200
     assert_error(_raw(server, "GET", path), 404, "RESOURCE_DOES_NOT_EXIST")
+
+
+# -- cairn's bulk series endpoint --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("series", "fragment"),
+    [
+        ({"key": "m", "steps": [1], "timestamps": [1, 2], "values": [1.0]}, "same length"),
+        ({"key": "m", "steps": [1], "timestamps": [-1], "values": [1.0]}, "timestamps"),
+        ({"key": "m", "steps": [1], "timestamps": [1], "values": [True]}, "values"),
+        ({"key": "a//b", "steps": [1], "timestamps": [1], "values": [1.0]}, "a//b"),
+        ({"key": "m", "steps": ["x"], "timestamps": [1], "values": [1.0]}, "steps"),
+    ],
+)
+def test_bad_metric_series_are_refused_whole(
+    api: httpx.Client, run_id: str, series: dict[str, object], fragment: str
+) -> None:
+    http = api
+    good = {"run_id": run_id, "key": "ok", "steps": [1], "timestamps": [1], "values": [1.0]}
+    response = http.post(
+        "/api/2.0/cairn/runs/log-metric-series",
+        json={"series": [good, {"run_id": run_id, **series}]},
+    )
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert fragment in response.json()["message"]
+    history = http.get(f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "ok"})
+    assert history.json().get("metrics", []) == []  # nothing of the request was written

@@ -50,9 +50,11 @@ class Switch(httpx.BaseTransport):
         self.down = False
         self.fail_after: int | None = None
         self.batches = 0
+        self.requests = 0
         self.errors_at: set[int] = set()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
         is_batch = request.url.path.endswith("/runs/log-batch")
         if is_batch and self.fail_after is not None:
             if self.fail_after == 0:
@@ -97,6 +99,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
         retry_policy=RetryPolicy(max_retries=1, backoff_factor=0.0, jitter=0.0),
         spool_dir=tmp_path / "spool",
         sleep=lambda seconds: None,
+        metric_series=False,  # these tests count MLflow log-batch requests
     )
     yield Served(store, switch, tmp_path / "spool")
     store.close()
@@ -426,3 +429,48 @@ def test_runs_are_read_leniently() -> None:
     assert (info.start_time, info.end_time) == (1_700_000_000_000, None)
     assert math.isnan(run.data.metrics["loss"]) and run.data.metrics["acc"] == -math.inf
     assert run.data.metric_steps == {"loss": (2, 5), "acc": (0, 7)}
+
+
+# -- cairn's columnar bulk endpoint ------------------------------------------------------------
+
+
+@pytest.fixture
+def bulk(tmp_path: Path) -> Iterator[Served]:
+    """A store that sends metric points as columnar series (what it does with cairn servers)."""
+    settings = ServerSettings.for_uri(str(tmp_path / "server"))
+    switch = Switch(InProcessTransport(create_app(settings)))
+    client = httpx.Client(transport=switch, base_url=URL)
+    store = RestTrackingStore(
+        URL,
+        http_client=client,
+        retry_policy=RetryPolicy(max_retries=1, backoff_factor=0.0, jitter=0.0),
+        spool_dir=tmp_path / "spool",
+        sleep=lambda seconds: None,
+    )
+    yield Served(store, switch, tmp_path / "spool")
+    store.close()
+    client.close()
+    settings.tracking_store.close()
+
+
+def test_a_cairn_server_gets_points_as_whole_series_in_one_request(bulk: Served) -> None:
+    run_id = bulk.store.create_run("0", "u", 1).info.run_id
+    sent_before = bulk.switch.requests
+    bulk.store.log_metric_points(
+        [*_points(run_id, range(5000)), (run_id, "nan", float("nan"), 1, 0)]
+    )
+    # One request for the server's capabilities, one for all 5,001 points.
+    assert bulk.switch.requests - sent_before == 2
+    assert _steps(bulk.store, run_id) == list(range(5000))
+    assert math.isnan(bulk.store.get_run(run_id).data.metrics["nan"])
+
+
+def test_series_for_an_unreachable_server_are_kept_and_sent_later(bulk: Served) -> None:
+    run_id = bulk.store.create_run("0", "u", 1).info.run_id
+    bulk.store.log_metric_points(_points(run_id, range(10)))  # learns the server speaks series
+    bulk.switch.down = True
+    with pytest.raises(TrackingServerUnavailable, match="kept on local disk"):
+        bulk.store.log_metric_points(_points(run_id, range(10, 2500)))
+    bulk.switch.down = False
+    bulk.store.sync()
+    assert _steps(bulk.store, run_id) == list(range(2500))

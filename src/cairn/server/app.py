@@ -86,6 +86,9 @@ def _server_info_routes(context: Context) -> list[BaseRoute]:
                 "features_enabled": {"gateway": False, "scheduled_issue_detection": False},
                 "tracking_auth": False,
                 "artifacts_presigned_only": False,
+                # cairn's own clients look for these to use its bulk endpoints.
+                "cairn_version": __version__,
+                "cairn_metric_series": True,
             }
         )
 

@@ -48,6 +48,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -79,6 +80,7 @@ from cairn.errors import (
 from cairn.store._rest_batch import Delivered, RunItems, requests_for
 from cairn.store._rest_codec import (
     dataset_input_json,
+    double,
     experiment_from_json,
     key_values,
     metric_from_json,
@@ -98,6 +100,9 @@ if TYPE_CHECKING:
 __all__ = ["RestTrackingStore"]
 
 API = "/api/2.0/mlflow"
+#: cairn's columnar bulk endpoint, and the most points one request of it may carry.
+SERIES_PATH = "/api/2.0/cairn/runs/log-metric-series"
+MAX_SERIES_POINTS = 500_000
 #: Datasets per log-inputs request (the server's limit).
 MAX_DATASETS_PER_REQUEST = 1000
 
@@ -113,6 +118,8 @@ class RestTrackingStore(LoggedModelCalls, TrackingStore):
         retry_policy: retries, backoff and read timeout; default from the environment.
         spool_dir: the spool root; default ``$CAIRN_SPOOL_DIR`` or ``~/.cache/cairn/spool``.
         sleep: how to wait between retries (tests pass a recorder).
+        metric_series: send metric points as columnar series (cairn servers), or as MLflow
+            log-batch requests; default: ask the server once.
     """
 
     def __init__(
@@ -123,8 +130,10 @@ class RestTrackingStore(LoggedModelCalls, TrackingStore):
         retry_policy: RetryPolicy | None = None,
         spool_dir: Path | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        metric_series: bool | None = None,
     ) -> None:
         self.uri = uri.rstrip("/")
+        self._metric_series = metric_series
         self._http = HttpSession(self.uri, http_client, retry_policy, sleep)
         self.spool = Spool(self.uri, spool_dir)
         # Per thread: what this thread's last failed write delivered (see _rest_batch).
@@ -313,6 +322,15 @@ class RestTrackingStore(LoggedModelCalls, TrackingStore):
         self._deliver([items])
 
     def log_metric_points(self, points: Sequence[MetricPoint]) -> None:
+        if (
+            points
+            and len(points) <= MAX_SERIES_POINTS
+            and self._speaks_metric_series()
+            and getattr(self._local, "delivered", None) is None
+            and not self.spool.has_pending()
+        ):
+            self._send_series(points)
+            return
         by_run: dict[str, RunItems] = {}
         for run_id, key, value, timestamp, step in points:
             items = by_run.get(run_id)
@@ -366,6 +384,57 @@ class RestTrackingStore(LoggedModelCalls, TrackingStore):
                 return PagedList(points, page_token)
 
     # -- delivering writes, and the spool ---------------------------------------------------
+
+    def _speaks_metric_series(self) -> bool:
+        """Whether the server is a cairn server with the columnar bulk endpoint (asked once)."""
+        known = self._metric_series
+        if known is None:
+            try:
+                info = self._http.call("GET", "/api/3.0/mlflow/server-info", None)
+                known = bool(info.get("cairn_metric_series"))
+            except CairnError:
+                known = False  # an MLflow server, or one that does not say: use log-batch
+            self._metric_series = known
+        return known
+
+    def _send_series(self, points: Sequence[MetricPoint]) -> None:
+        """Send points as whole series in one request (cairn servers): JSON arrays of numbers
+        instead of one object per point. If the server is unreachable, the points go to the
+        spool as log-batch requests, exactly as :meth:`_deliver` would keep them."""
+        series: dict[tuple[str, str], tuple[list[int], list[int], list[float | str]]] = {}
+        for run_id, key, value, timestamp, step in points:
+            columns = series.get((run_id, key))
+            if columns is None:
+                columns = series[(run_id, key)] = ([], [], [])
+            columns[0].append(step)
+            columns[1].append(timestamp)
+            columns[2].append(value if math.isfinite(value) else double(value))
+        payload = {
+            "series": [
+                {"run_id": run_id, "key": key, "steps": s, "timestamps": t, "values": v}
+                for (run_id, key), (s, t, v) in series.items()
+            ]
+        }
+        first_run = points[0][0]
+        try:
+            self._http.call("POST", SERIES_PATH, payload, safety=Safety.APPEND)
+        except TrackingServerUnavailable as err:
+            by_run: dict[str, RunItems] = {}
+            for run_id, key, value, timestamp, step in points:
+                items = by_run.setdefault(run_id, RunItems(run_id))
+                items.metrics.append(metric_json(key, float(value), int(timestamp), int(step)))
+            items_list = list(by_run.values())
+            bodies = [body for it in items_list for body in requests_for(it)]
+            delivered: list[dict[str, Any]] = []
+            try:
+                self._keep(err, bodies, delivered)
+            finally:
+                self._local.delivered = Delivered(items_list, delivered)
+        except CairnError as err:
+            refined = refine(err, run_id=first_run)
+            if refined is err:
+                raise
+            raise refined from None
 
     def sync(self) -> ReplayReport:
         """Send what the spool holds for this server now (what ``cairn sync`` does)."""
