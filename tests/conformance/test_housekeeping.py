@@ -9,6 +9,7 @@ from cairn.errors import InvalidState, RunNotFound
 from cairn.store.base import TrackingStore
 
 
+@pytest.mark.sql_only
 def test_purge_run_removes_it_and_everything_it_logged(store: TrackingStore) -> None:
     keep = store.create_run("0", "u", 1).info.run_id
     gone = store.create_run("0", "u", 2).info.run_id
@@ -26,6 +27,7 @@ def test_purge_run_removes_it_and_everything_it_logged(store: TrackingStore) -> 
     assert len(store.get_metric_history(keep, "m")) == 1
 
 
+@pytest.mark.sql_only
 def test_deleted_run_ids_respects_age(store: TrackingStore) -> None:
     run_id = store.create_run("0", "u", 1).info.run_id
     store.delete_run(run_id)
@@ -33,6 +35,7 @@ def test_deleted_run_ids_respects_age(store: TrackingStore) -> None:
     assert store.deleted_run_ids(older_than_ms=3_600_000) == []
 
 
+@pytest.mark.sql_only
 def test_purge_experiment_needs_it_deleted_and_empty(store: TrackingStore) -> None:
     exp_id = store.create_experiment("temp")
     run_id = store.create_run(exp_id, "u", 1).info.run_id

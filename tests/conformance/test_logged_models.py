@@ -447,6 +447,7 @@ def test_order_by_items_need_a_field_name(store: TrackingStore) -> None:
 # -- housekeeping -----------------------------------------------------------------------------
 
 
+@pytest.mark.sql_only
 def test_purging_an_experiment_removes_its_models(store: TrackingStore) -> None:
     exp_id = store.create_experiment("doomed")
     run_id = _run(store, exp_id)
@@ -460,6 +461,7 @@ def test_purging_an_experiment_removes_its_models(store: TrackingStore) -> None:
         store.get_logged_model(model.model_id, allow_deleted=True)
 
 
+@pytest.mark.sql_only
 def test_purging_a_run_keeps_the_models_it_output(store: TrackingStore) -> None:
     run_id = _run(store)
     model = store.create_logged_model("0", source_run_id=run_id)
