@@ -19,7 +19,7 @@ import os
 import posixpath
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -523,16 +523,6 @@ def _current_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry in some containers
         return "unknown"
-
-
-def _iter_pages(fetch: Any) -> Iterable[Any]:
-    token = None
-    while True:
-        page = fetch(token)
-        yield from page
-        token = page.token
-        if not token:
-            return
 
 
 #: MLflow's name for the same class, so ``from cairn import MlflowClient`` works.

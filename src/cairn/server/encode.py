@@ -10,9 +10,9 @@ left out.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from cairn._protocol import double
 from cairn.entities import (
     DatasetInput,
     Experiment,
@@ -21,15 +21,6 @@ from cairn.entities import (
     Run,
     RunInfo,
 )
-
-
-def double(value: float) -> float | str:
-    """A double as the protocol writes it."""
-    if math.isfinite(value):
-        return value
-    if math.isnan(value):
-        return "NaN"
-    return "Infinity" if value > 0 else "-Infinity"
 
 
 def key_values(mapping: Any) -> list[dict[str, str]]:

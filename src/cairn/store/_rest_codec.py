@@ -14,10 +14,10 @@ tags={}, creation_time=17, last_update_time=None)
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cairn._protocol import double
 from cairn.entities import (
     Dataset,
     DatasetInput,
@@ -55,15 +55,6 @@ JsonObject = dict[str, Any]
 _METRIC_EXTRAS = ("dataset_name", "dataset_digest", "model_id")
 
 # -- scalars ---------------------------------------------------------------------------------
-
-
-def double(value: float) -> float | str:
-    """A double as the protocol writes it: non-finite values as strings."""
-    if math.isfinite(value):
-        return value
-    if math.isnan(value):
-        return "NaN"
-    return "Infinity" if value > 0 else "-Infinity"
 
 
 def parse_double(value: Any) -> float:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from cairn._protocol import double
 from cairn.server import messages as m
-from cairn.server.encode import double, metric_json
+from cairn.server.encode import metric_json
 from cairn.server.rpc import rpc
 from cairn.server.schemas import STRING, array, obj, ref
 from cairn.server.settings import Context

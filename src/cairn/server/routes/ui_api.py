@@ -74,7 +74,7 @@ def run_table(msg: RunTable, ctx: Context) -> dict[str, Any]:
 
 
 def _json_number(value: Any) -> Any:
-    from cairn.server.encode import double
+    from cairn._protocol import double
 
     return double(value) if isinstance(value, float) else value
 
