@@ -21,7 +21,18 @@ from typing import TYPE_CHECKING, Any
 from cairn._version import __version__
 
 if TYPE_CHECKING:
-    from cairn import entities, errors, exceptions, tracking
+    from cairn import (
+        entities,
+        errors,
+        exceptions,
+        lightgbm,
+        models,
+        pyfunc,
+        pytorch,
+        sklearn,
+        tracking,
+        xgboost,
+    )
     from cairn._fluent import (
         ActiveRun,
         active_run,
@@ -60,6 +71,7 @@ if TYPE_CHECKING:
     )
     from cairn.client import Client, MlflowClient
     from cairn.errors import CairnError
+    from cairn.models.fluent import get_logged_model, last_logged_model, search_logged_models
 
     flush_async_logging = flush
 
@@ -83,9 +95,12 @@ __all__ = [
     "get_artifact_uri",
     "get_experiment",
     "get_experiment_by_name",
+    "get_logged_model",
     "get_run",
     "get_tracking_uri",
     "last_active_run",
+    "last_logged_model",
+    "lightgbm",
     "log_artifact",
     "log_artifacts",
     "log_dict",
@@ -97,7 +112,11 @@ __all__ = [
     "log_params",
     "log_table",
     "log_text",
+    "models",
+    "pyfunc",
+    "pytorch",
     "search_experiments",
+    "search_logged_models",
     "search_runs",
     "set_experiment",
     "set_experiment_tag",
@@ -105,16 +124,32 @@ __all__ = [
     "set_tag",
     "set_tags",
     "set_tracking_uri",
+    "sklearn",
     "start_run",
     "tracking",
+    "xgboost",
 ]
 
-_SUBMODULES = {"entities", "errors", "exceptions", "tracking"}
+_SUBMODULES = {
+    "entities",
+    "errors",
+    "exceptions",
+    "lightgbm",
+    "models",
+    "pyfunc",
+    "pytorch",
+    "sklearn",
+    "tracking",
+    "xgboost",
+}
 _ELSEWHERE = {
     "Client": ("cairn.client", "Client"),
     "MlflowClient": ("cairn.client", "Client"),
     "CairnError": ("cairn.errors", "CairnError"),
     "flush_async_logging": ("cairn._fluent", "flush"),
+    "get_logged_model": ("cairn.models.fluent", "get_logged_model"),
+    "last_logged_model": ("cairn.models.fluent", "last_logged_model"),
+    "search_logged_models": ("cairn.models.fluent", "search_logged_models"),
 }
 
 

@@ -480,12 +480,29 @@ def log_metric(
     model_id: str | None = None,
     dataset: Any = None,
 ) -> None:
-    """Log a metric point to the active run (``step`` defaults to 0, ``timestamp`` to now)."""
+    """Log a metric point to the active run (``step`` defaults to 0, ``timestamp`` to now).
+
+    ``model_id`` links the point to a logged model, ``dataset`` (an object with ``name`` and
+    ``digest``) to the dataset it was measured on; such points are written at once."""
     stack = _run_stack.get()
     if run_id is None:
         run_id = stack[-1].info.run_id if stack else _active_run_id()
     client = _client_instance or _client()
+    if model_id is not None or dataset is not None:
+        ts = int(time.time() * 1000) if timestamp is None else timestamp
+        metric = Metric(key, value, ts, step or 0, **_links(model_id, dataset))
+        client.log_batch(run_id, metrics=[metric], synchronous=synchronous)
+        return
     client.log_metric(run_id, key, value, timestamp, step, synchronous)
+
+
+def _links(model_id: str | None, dataset: Any) -> dict[str, Any]:
+    """The logged-model and dataset fields of a Metric, from log_metric's arguments."""
+    return {
+        "model_id": model_id,
+        "dataset_name": getattr(dataset, "name", None),
+        "dataset_digest": getattr(dataset, "digest", None),
+    }
 
 
 def log_metrics(
@@ -499,9 +516,10 @@ def log_metrics(
 ) -> None:
     """Log several metrics at one step and time."""
     ts = int(time.time() * 1000) if timestamp is None else timestamp
+    links = _links(model_id, dataset)
     _client().log_batch(
         _active_run_id(run_id),
-        metrics=[Metric(k, val, ts, step or 0) for k, val in metrics.items()],
+        metrics=[Metric(k, val, ts, step or 0, **links) for k, val in metrics.items()],
         synchronous=synchronous,
     )
 

@@ -295,10 +295,26 @@ class Client:
         synchronous: bool | None = None,
     ) -> None:
         """Log metrics, params and tags together. Everything is validated before anything is
-        queued, so a bad item leaves nothing half-logged."""
+        queued, so a bad item leaves nothing half-logged. Metrics that name a logged model or
+        a dataset (``Metric(model_id=...)``) are written at once, with their links."""
         now = _now_ms()
         points: list[MetricPoint] = []
+        linked: list[Metric] = []
         for m in metrics:
+            if m.model_id or m.dataset_name or m.dataset_digest:
+                key = v.validate_metric_key(m.key)
+                linked.append(
+                    Metric(
+                        key,
+                        v.validate_metric_value(key, m.value),
+                        now if m.timestamp is None else v.validate_timestamp(key, m.timestamp),
+                        0 if m.step is None else v.validate_step(key, m.step),
+                        dataset_name=m.dataset_name,
+                        dataset_digest=m.dataset_digest,
+                        model_id=m.model_id,
+                    )
+                )
+                continue
             key = v.validate_metric_key(m.key)
             points.append(
                 (
@@ -321,6 +337,8 @@ class Client:
         tag_items = {v.validate_tag_key(t.key): v.tag_value_to_str(t.key, t.value) for t in tags}
         self._check_run(run_id)
         writer = self.writer
+        if linked:
+            self._sync().log_batch(run_id, metrics=linked)
         if not (param_items or tag_items):
             if not points:
                 return

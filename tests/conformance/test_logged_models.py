@@ -471,3 +471,15 @@ def test_purging_a_run_keeps_the_models_it_output(store: TrackingStore) -> None:
     store.purge_run(run_id)
     kept = store.get_logged_model(model.model_id)
     assert kept.source_run_id == run_id and len(kept.metrics) == 1
+
+
+def test_relogging_a_run_metric_for_a_model_does_not_duplicate_the_run_history(
+    store: TrackingStore,
+) -> None:
+    # What MLflow's log_model does: the run's metrics again, each tagged with the new model.
+    run_id = store.create_run("0", "u", 1).info.run_id
+    store.log_batch(run_id, metrics=[Metric("acc", 0.9, 100, 3)])
+    model = store.create_logged_model("0", source_run_id=run_id)
+    store.log_batch(run_id, metrics=[Metric("acc", 0.9, 100, 3, model_id=model.model_id)])
+    assert [(m.step, m.value) for m in store.get_metric_history(run_id, "acc")] == [(3, 0.9)]
+    assert [m.key for m in store.get_logged_model(model.model_id).metrics] == ["acc"]

@@ -413,3 +413,13 @@ def test_logged_data_is_visible_in_get_run_while_the_run_is_active() -> None:
         assert data.params == {"p": "1"}
         assert data.metrics == {"m": 2.0}
         assert data.tags["t"] == "3"
+
+
+def test_metrics_linked_to_a_logged_model_reach_the_model_and_the_run() -> None:
+    with cairn.start_run() as run:
+        model = cairn.Client().store.create_logged_model(run.info.experiment_id)
+        cairn.log_metric("acc", 0.75, step=2, model_id=model.model_id)
+        cairn.log_metrics({"f1": 0.5}, model_id=model.model_id)
+    stored = cairn.Client().store.get_logged_model(model.model_id)
+    assert sorted(m.key for m in stored.metrics) == ["acc", "f1"]
+    assert cairn.get_run(run.info.run_id).data.metrics == {"acc": 0.75, "f1": 0.5}

@@ -107,7 +107,7 @@ def resolve_proxy_uri(artifact_uri: str, tracking_uri: str | None = None) -> Pro
     """Where ``artifact_uri`` (``mlflow-artifacts:`` or ``http(s)://``) is served.
 
     ``mlflow-artifacts:`` URIs need an http(s) ``tracking_uri``: by default the configured one
-    (``CAIRN_TRACKING_URI``, ``MLFLOW_TRACKING_URI``).
+    (``cairn.set_tracking_uri``, ``CAIRN_TRACKING_URI``, ``MLFLOW_TRACKING_URI``).
 
     >>> resolve_proxy_uri("mlflow-artifacts://other:9000/1/r", "https://track/prefix")
     ProxyLocation(api='https://other:9000/prefix/api/2.0/mlflow-artifacts', root='1/r')
@@ -141,9 +141,10 @@ def resolve_proxy_uri(artifact_uri: str, tracking_uri: str | None = None) -> Pro
 
 def _tracking_uri(artifact_uri: str, tracking_uri: str | None) -> str:
     if tracking_uri is None:
-        from cairn.store.registry import resolve_tracking_uri
+        # The one cairn.set_tracking_uri chose, else the environment's, else ./mlruns.
+        from cairn._fluent import get_tracking_uri
 
-        tracking_uri = resolve_tracking_uri(None)
+        tracking_uri = get_tracking_uri()
     if uri_scheme(tracking_uri) not in ("http", "https"):
         raise InvalidParameter(
             f"Cannot open artifact root {artifact_uri!r}: mlflow-artifacts URIs are served by "

@@ -26,7 +26,7 @@ from __future__ import annotations
 import click
 
 from cairn._version import __version__
-from cairn.cli import artifacts, db, experiments, gc, runs, server
+from cairn.cli import artifacts, db, experiments, gc, models, runs, server, sync
 from cairn.cli._common import CairnGroup, CliState
 
 __all__ = ["main"]
@@ -63,3 +63,5 @@ main.add_command(db.db)
 main.add_command(gc.gc)
 main.add_command(server.server)
 main.add_command(server.ui)
+main.add_command(sync.sync)
+main.add_command(models.models)

@@ -675,12 +675,38 @@ class SqlTrackingStore(TrackingStore):
             key_ids = self._keys.ids_for_write(conn, [*param_items, *tag_items], fresh)
             writes.insert_params(conn, pk, run_id, param_items, key_ids)
             writes.upsert_tags(conn, pk, tag_items, key_ids)
-            if points:
-                writes.insert_metric_points(conn, self._keys, fresh, points)
+            run_points = points
             if model_points:
+                # MLflow's log_model logs a run's metrics again, tagged with the model: they
+                # belong to the model, but the run's history already holds them.
+                run_points = self._without_points_already_stored(conn, pk, points, metrics)
                 lm.insert_model_points(conn, run_id, model_points)
+            if run_points:
+                writes.insert_metric_points(conn, self._keys, fresh, run_points)
 
         self._write(work)
+
+    def _without_points_already_stored(
+        self,
+        conn: Connection,
+        run_pk: int,
+        points: list[MetricPoint],
+        metrics: Sequence[Metric],
+    ) -> list[MetricPoint]:
+        """``points`` minus model-tagged ones identical to a point of the run's history."""
+        tagged = {(m.key, m.step, m.timestamp, float(m.value)) for m in metrics if m.model_id}
+        key_ids = self._keys.ids_for_read(conn, {key for key, _, _, _ in tagged})
+        stored: set[tuple[str, int, int, float]] = set()
+        for key, key_id in key_ids.items():
+            series = history.read_series(conn, run_pk, key_id)
+            stored.update(
+                (key, step, ts, value)
+                for step, ts, value in zip(
+                    series.steps, series.timestamps, series.values, strict=True
+                )
+            )
+        known = tagged & stored
+        return [p for p in points if (p[1], p[4], p[3], p[2]) not in known]
 
     def log_metric_points(self, points: Sequence[MetricPoint]) -> None:
         if not points:
