@@ -31,6 +31,7 @@ install: $(STAMP) $(UI_BUILD)
 
 demo: install
 	$(BIN)/python examples/demo.py
+	$(BIN)/cairn ui
 
 lint: install
 	$(BIN)/ruff check src tests bench examples

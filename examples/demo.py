@@ -81,12 +81,12 @@ def main() -> None:
         f"Best run: {best['tags.mlflow.runName'][0]} "
         f"(accuracy {best['metrics.final_val_accuracy'][0]:.3f})"
     )
-    print("\nLook at it:")
+    print("\nLook at it in the browser: make demo now starts `cairn ui` at http://127.0.0.1:5000")
+    print("(or run .venv/bin/cairn ui yourself), or on the command line:")
     print(
         "  .venv/bin/cairn runs list --experiment iris-demo --order-by 'metrics.val_accuracy DESC'"
     )
     print("  .venv/bin/cairn runs describe <run id>")
-    print("  .venv/bin/cairn artifacts list --run-id <run id>")
 
 
 if __name__ == "__main__":
