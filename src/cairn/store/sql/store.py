@@ -11,11 +11,13 @@ which keeps an ``./mlruns`` folder relocatable (move it, rsync it, and it still 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
@@ -113,6 +115,12 @@ class SqlTrackingStore(TrackingStore):
         self._keys = KeyCache()
         self._locations: dict[int, str] = {}
         self._locations_lock = threading.Lock()
+        # SQLite takes one writer at a time; queueing this process's writers on a lock keeps
+        # them in order, where SQLite's busy handler would let newcomers overtake sleepers
+        # (20 concurrent writers: p99 latency seconds instead of tenths). PostgreSQL locks rows.
+        self._write_turn: AbstractContextManager[Any] = (
+            threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        )
         self._run_search = search.RunSearchCompiler(self.dialect, self._relative_artifact_uri)
         if not relative_locations:
             self._resolve_default_location()
@@ -126,7 +134,8 @@ class SqlTrackingStore(TrackingStore):
             fresh.clear()
             return work(conn, fresh)
 
-        result = run_write(self.engine, attempt)
+        with self._write_turn:
+            result = run_write(self.engine, attempt)
         self._keys.commit(fresh)
         return result
 

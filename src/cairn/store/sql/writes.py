@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, text, update
+from sqlalchemy import Connection, bindparam, select, text, tuple_, update
 
 from cairn.errors import InvalidParameter, ParamValueChanged, RunNotFound
 from cairn.store.base import MetricPoint
 from cairn.store.sql import blocks
 from cairn.store.sql.keys import KeyCache
-from cairn.store.sql.schema import SMALL_BLOCK, metric_blocks, params, runs
+from cairn.store.sql.schema import SMALL_BLOCK, metric_blocks, metric_summaries, params, runs
 
 # One row per (run, key) of a batch, merged into the stored summary. In an upsert's SET clause
 # every column reference reads the row as it was before the update, in SQLite and PostgreSQL.
@@ -52,10 +54,17 @@ _UPSERT_SUMMARY = text(
     "ELSE metric_summaries.count END "
     "RETURNING count, tail_index"
 )
+#: The same merge, for executemany (no RETURNING).
+_UPSERT_SUMMARY_PLAIN = text(_UPSERT_SUMMARY.text.removesuffix(" RETURNING count, tail_index"))
 _INSERT_BLOCK = text(
     "INSERT INTO metric_blocks (run_pk, key_id, first_index, count, min_step, max_step, "
     'steps, timestamps, "values") VALUES (:run_pk, :key_id, :first, :count, :min_step, '
     ":max_step, :steps, :timestamps, :values)"
+)
+_UPDATE_TAIL = text(
+    "UPDATE metric_blocks SET count = :count, min_step = :min_step, max_step = :max_step, "
+    'steps = :steps, timestamps = :timestamps, "values" = :values '
+    "WHERE run_pk = :run_pk AND key_id = :key_id AND first_index = :first"
 )
 _SELECT_TAIL = select(
     metric_blocks.c.count,
@@ -124,23 +133,42 @@ def insert_metric_points(
             group.append(point)
     run_pks = writable_run_pks(conn, {run_id for run_id, _ in series})
     key_ids = key_cache.ids_for_write(conn, {key for _, key in series}, fresh)
-    for (run_id, key), group in series.items():
-        _append_series(conn, run_pks[run_id], key_ids[key], group)
+    batches = [
+        _SeriesBatch.of(run_pks[run_id], key_ids[key], group)
+        for (run_id, key), group in series.items()
+    ]
+    if len(batches) > 1 and conn.dialect.name == "sqlite":
+        _append_many(conn, batches)
+    else:
+        for batch in batches:
+            _append_one(conn, batch)
 
 
-def _append_series(conn: Connection, run_pk: int, key_id: int, group: list[MetricPoint]) -> None:
-    values = [p[2] for p in group]
-    timestamps = [p[3] for p in group]
-    steps = [p[4] for p in group]
-    n = len(group)
-    top = max(steps)
-    # The latest point: largest step, then largest timestamp, then the later write.
-    latest = max((i for i in range(n - 1, -1, -1) if steps[i] == top), key=timestamps.__getitem__)
-    finite = [v for v in values if v == v]
-    latest_value = values[latest]
-    count, tail = conn.execute(
-        _UPSERT_SUMMARY,
-        {
+@dataclass(slots=True)
+class _SeriesBatch:
+    """The points one batch adds to one series, and what they change in its summary."""
+
+    run_pk: int
+    key_id: int
+    steps: list[int]
+    timestamps: list[int]
+    values: list[float]
+    summary: dict[str, Any]
+
+    @classmethod
+    def of(cls, run_pk: int, key_id: int, group: list[MetricPoint]) -> _SeriesBatch:
+        values = [p[2] for p in group]
+        timestamps = [p[3] for p in group]
+        steps = [p[4] for p in group]
+        top = max(steps)
+        # The latest point: largest step, then largest timestamp, then the later write.
+        latest = max(
+            (i for i in range(len(steps) - 1, -1, -1) if steps[i] == top),
+            key=timestamps.__getitem__,
+        )
+        finite = [v for v in values if v == v]
+        latest_value = values[latest]
+        summary = {
             "run_pk": run_pk,
             "key_id": key_id,
             "lv": None if latest_value != latest_value else latest_value,
@@ -148,50 +176,83 @@ def _append_series(conn: Connection, run_pk: int, key_id: int, group: list[Metri
             "lt": timestamps[latest],
             "mn": min(finite) if finite else None,
             "mx": max(finite) if finite else None,
-            "c": n,
-        },
-    ).one()
-    first = count - n
-    if tail == first:
+            "c": len(values),
+        }
+        return cls(run_pk, key_id, steps, timestamps, values, summary)
+
+    def new_block(self, first: int) -> dict[str, Any]:
+        packed = blocks.pack(self.steps, self.timestamps, self.values)
+        return {
+            "run_pk": self.run_pk,
+            "key_id": self.key_id,
+            "first": first,
+            "count": len(self.values),
+            "min_step": min(self.steps),
+            "max_step": max(self.steps),
+            "steps": packed[0],
+            "timestamps": packed[1],
+            "values": packed[2],
+        }
+
+    def extended_block(self, tail: Any) -> dict[str, Any]:
+        """The series' small last block (a ``_SELECT_TAIL`` row) with these points added."""
+        steps, timestamps, values = blocks.unpack(tail[3], tail[4], tail[5])
+        steps.extend(self.steps)
+        timestamps.extend(self.timestamps)
+        values.extend(self.values)
         packed = blocks.pack(steps, timestamps, values)
-        conn.execute(
-            _INSERT_BLOCK,
-            {
-                "run_pk": run_pk,
-                "key_id": key_id,
-                "first": first,
-                "count": n,
-                "min_step": min(steps),
-                "max_step": top,
-                "steps": packed[0],
-                "timestamps": packed[1],
-                "values": packed[2],
-            },
-        )
+        return {
+            "count": tail[0] + len(self.values),
+            "min_step": min(tail[1], min(self.steps)),
+            "max_step": max(tail[2], max(self.steps)),
+            "steps": packed[0],
+            "timestamps": packed[1],
+            "values": packed[2],
+        }
+
+
+def _append_one(conn: Connection, batch: _SeriesBatch) -> None:
+    """One series: the summary upsert says (RETURNING) where its points go. Correct with
+    concurrent writers on PostgreSQL, whose upsert locks the summary row."""
+    count, tail = conn.execute(_UPSERT_SUMMARY, batch.summary).one()
+    first = count - len(batch.values)
+    if tail == first:
+        conn.execute(_INSERT_BLOCK, batch.new_block(first))
         return
-    # Append to the series' small last block (read, extend, write back).
-    row = conn.execute(_SELECT_TAIL, {"run_pk": run_pk, "key_id": key_id, "first": tail}).one()
-    old_steps, old_timestamps, old_values = blocks.unpack(row[3], row[4], row[5])
-    old_steps.extend(steps)
-    old_timestamps.extend(timestamps)
-    old_values.extend(values)
-    packed = blocks.pack(old_steps, old_timestamps, old_values)
+    where = {"run_pk": batch.run_pk, "key_id": batch.key_id, "first": tail}
     conn.execute(
-        update(metric_blocks)
-        .where(
-            metric_blocks.c.run_pk == run_pk,
-            metric_blocks.c.key_id == key_id,
-            metric_blocks.c.first_index == tail,
-        )
-        .values(
-            count=row[0] + n,
-            min_step=min(row[1], min(steps)),
-            max_step=max(row[2], top),
-            steps=packed[0],
-            timestamps=packed[1],
-            values=packed[2],
-        )
+        _UPDATE_TAIL, {**where, **batch.extended_block(conn.execute(_SELECT_TAIL, where).one())}
     )
+
+
+def _append_many(conn: Connection, batches: list[_SeriesBatch]) -> None:
+    """Many series in a handful of statements, whatever their number (a log-batch of 1,000
+    keys). Only under SQLite's single writer, where nothing changes the summaries between
+    reading them here and writing them."""
+    s = metric_summaries.c
+    pairs = [(b.run_pk, b.key_id) for b in batches]
+    before: dict[tuple[int, int], tuple[int, int]] = {}
+    for start in range(0, len(pairs), 400):
+        chunk = pairs[start : start + 400]
+        stmt = select(s.run_pk, s.key_id, s.count, s.tail_index).where(
+            tuple_(s.run_pk, s.key_id).in_(chunk)
+        )
+        before.update({(r[0], r[1]): (r[2], r[3]) for r in conn.execute(stmt)})
+    conn.execute(_UPSERT_SUMMARY_PLAIN, [b.summary for b in batches])
+    new_blocks: list[dict[str, Any]] = []
+    appends: list[tuple[_SeriesBatch, int]] = []
+    for batch in batches:
+        count, tail = before.get((batch.run_pk, batch.key_id), (0, 0))
+        if count and count - tail + len(batch.values) <= SMALL_BLOCK:
+            appends.append((batch, tail))
+        else:
+            new_blocks.append(batch.new_block(count))
+    if new_blocks:
+        conn.execute(_INSERT_BLOCK, new_blocks)
+    for batch, tail in appends:
+        where = {"run_pk": batch.run_pk, "key_id": batch.key_id, "first": tail}
+        extended = batch.extended_block(conn.execute(_SELECT_TAIL, where).one())
+        conn.execute(_UPDATE_TAIL, {**where, **extended})
 
 
 def insert_params(
