@@ -27,7 +27,8 @@ class Row:
     workload: str
     cairn: float | None
     mlflow: float | None
-    #: "s" (a duration in seconds, lower is better) or "rate" (per second, higher is better).
+    #: "s" (a duration in seconds, lower is better), "rate" (per second, higher is better) or
+    #: "count" (a number of events, e.g. errors; no ratio).
     unit: str
     target: str = ""
     #: Whether the target is met; None when the row has no target or a value is missing.
@@ -36,7 +37,7 @@ class Row:
     @property
     def ratio(self) -> float | None:
         """How many times faster cairn is than MLflow on this row."""
-        if not self.cairn or not self.mlflow:
+        if not self.cairn or not self.mlflow or self.unit == "count":
             return None
         if self.unit == "rate":
             return self.cairn / self.mlflow
@@ -66,6 +67,8 @@ def format_value(value: float | None, unit: str) -> str:
     """``0.0123`` s as ``12.3 ms``, a rate as ``123,456/s``; ``error`` when missing."""
     if value is None:
         return "error"
+    if unit == "count":
+        return f"{value:,.0f}"
     if unit == "rate":
         return f"{value:,.0f}/s" if value >= 100 else f"{value:,.2f}/s"
     if value >= 10:
@@ -237,8 +240,8 @@ def notes(sizes: Mapping[str, int], repeat: int, workloads: Sequence[str]) -> li
 
 
 def machine_lines(machine: Mapping[str, Any]) -> list[str]:
-    """One line each: date, CPU, Python, versions."""
-    return [
+    """One line each: date, CPU, Python, versions (and the load, when recorded)."""
+    lines = [
         f"Date: {machine.get('date', '?')}",
         f"Machine: {machine.get('cpu_model', '?')}, {machine.get('cpu_count', '?')} CPUs, "
         f"{machine.get('memory_gib', '?')} GiB, {machine.get('platform', '?')}",
@@ -246,6 +249,12 @@ def machine_lines(machine: Mapping[str, Any]) -> list[str]:
         f"cairn {machine.get('cairn_version', '?')} vs MLflow {machine.get('mlflow_version', '?')}"
         " (default SQLite store)",
     ]
+    if "load_start" in machine and "load_end" in machine:
+        lines.append(
+            f"Load average (1 min) at start / end: {machine['load_start']} / "
+            f"{machine['load_end']} (the machine is shared)"
+        )
+    return lines
 
 
 def markdown_table(rows: Sequence[Row]) -> str:
@@ -273,16 +282,19 @@ def markdown_section(
     return "\n".join(parts)
 
 
-def update_readme(readme: Path, section: str) -> None:
-    """Replace the text between the results markers of ``readme`` with ``section``.
+def update_readme(
+    readme: Path, section: str, start: str = README_START, end: str = README_END
+) -> None:
+    """Replace the text between the markers ``start`` and ``end`` of ``readme`` with
+    ``section`` (by default the local results section).
 
     Raises ValueError when the markers are missing.
     """
     text = readme.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.DOTALL)
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
-        raise ValueError(f"{readme} has no {README_START} ... {README_END} section")
-    replacement = f"{README_START}\n{section}\n{README_END}"
+        raise ValueError(f"{readme} has no {start} ... {end} section")
+    replacement = f"{start}\n{section}\n{end}"
     readme.write_text(pattern.sub(lambda _: replacement, text, count=1), encoding="utf-8")
 
 

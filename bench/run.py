@@ -3,13 +3,16 @@
     python bench/run.py                      # everything, 3 repetitions (takes a while)
     python bench/run.py --quick              # smaller sizes: a smoke run
     python bench/run.py --only import,log_metric --repeat 5
-    python bench/run.py --update-readme      # also rewrite the results section of README.md
+    python bench/run.py --only server        # the tracking-server workloads only
+    python bench/run.py --update-readme      # also rewrite the results sections of README.md
 
 Each workload runs in a fresh subprocess per tool per repetition, in a fresh temporary
 folder: cairn under ``--cairn-python`` (this interpreter if it has cairn, else the repo's
 ``.venv``), MLflow under ``bench/.venv-mlflow`` (created on first run, see ``mlflow_env``).
-Medians go to the console, to ``bench/results/latest.json`` and, with ``--update-readme``,
-to ``bench/README.md``. The exit status is 1 if any workload failed.
+The ``server_*`` workloads also start a fresh ``cairn server`` / ``mlflow server`` per
+repetition (``server_bench.py``). Medians go to the console, to
+``bench/results/latest.json`` and, with ``--update-readme``, to ``bench/README.md``. The exit
+status is 1 if any workload failed.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -35,13 +39,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mlflow_env
 import report
+import server_bench
+import server_report
+import servers
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 WORKER = BENCH_DIR / "workloads.py"
 RESULTS = BENCH_DIR / "results" / "latest.json"
 README = BENCH_DIR / "README.md"
-WORKLOADS = ("import", "log_metric", "runs", "search", "dataframe")
+LOCAL_WORKLOADS = ("import", "log_metric", "runs", "search", "dataframe")
+WORKLOADS = (*LOCAL_WORKLOADS, *server_bench.SERVER_WORKLOADS)
+#: Names ``--only`` accepts for a group of workloads.
+GROUPS = {"local": LOCAL_WORKLOADS, "server": server_bench.SERVER_WORKLOADS}
 WORKER_TIMEOUT_S = 3600
 #: Variables that would change either tool's defaults (store, async logging) or let MLflow
 #: try to reach the network; removed from, or set in, every worker's environment.
@@ -73,6 +83,17 @@ class Sizes:
     search_runs: int = 10_000
     search_calls: int = 10
     frame_calls: int = 3
+    #: The real MLflow client, synchronous: MLflow's server takes several ms a call.
+    server_log_metric_cairn: int = 2_000
+    server_log_metric_mlflow: int = 200
+    server_runs_cairn: int = 1_000
+    server_runs_mlflow: int = 100
+    server_search_calls: int = 10
+    server_durable_cairn: int = 100_000
+    server_durable_mlflow: int = 2_000
+    concurrent_clients: int = 20
+    concurrent_points: int = 10_000
+    concurrent_batch: int = 1_000
 
 
 FULL = Sizes()
@@ -85,6 +106,15 @@ QUICK = Sizes(
     search_runs=500,
     search_calls=5,
     frame_calls=2,
+    server_log_metric_cairn=200,
+    server_log_metric_mlflow=50,
+    server_runs_cairn=50,
+    server_runs_mlflow=10,
+    server_search_calls=3,
+    server_durable_cairn=20_000,
+    server_durable_mlflow=200,
+    concurrent_clients=4,
+    concurrent_points=2_000,
 )
 
 
@@ -112,30 +142,53 @@ def default_cairn_python() -> Path:
 class Bench:
     """Runs workload processes and collects their measurements."""
 
-    def __init__(self, pythons: dict[str, Path], sizes: Sizes, repeat: int, tmp: Path) -> None:
+    def __init__(
+        self,
+        pythons: dict[str, Path],
+        sizes: Sizes,
+        repeat: int,
+        tmp: Path,
+        server_workers: int = 1,
+    ) -> None:
         self.pythons = pythons
         self.sizes = sizes
         self.repeat = repeat
         self.tmp = tmp
+        self.server_workers = server_workers
         self.env = _worker_env()
         self.measurements: dict[str, list[dict[str, Any]]] = {}
         #: Failures by case, one message per failed repetition. A case that failed in one
         #: repetition is still run in the others; its median is over the ones that worked.
         self.errors: dict[str, list[str]] = {}
         self._count = 0
+        #: The untimed ``search_setup`` store of each tool (None if it failed), made once.
+        self._search_stores: dict[str, Path | None] = {}
 
-    def _fresh_dir(self, name: str) -> Path:
+    def fresh_dir(self, name: str) -> Path:
+        """A new, empty folder under the run's temporary folder."""
         self._count += 1
         path = self.tmp / f"{self._count:03d}-{name}"
         path.mkdir()
         return path
 
-    def worker(self, tool: str, workload: str, workdir: Path, **options: Any) -> dict[str, Any]:
-        """Run one workload process in ``workdir``; return what it measured."""
+    def worker(
+        self,
+        tool: str,
+        workload: str,
+        workdir: Path,
+        *,
+        python: Path | None = None,
+        script: Path | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Run one workload process in ``workdir``; return what it measured.
+
+        ``script`` (default ``workloads.py``) runs under ``python`` (default: ``tool``'s).
+        """
         out = self.tmp / f"{workdir.name}.json"
         command = [
-            str(self.pythons[tool]),
-            str(WORKER),
+            str(python or self.pythons[tool]),
+            str(script or WORKER),
             f"--tool={tool}",
             f"--workload={workload}",
             f"--dir={workdir}",
@@ -162,7 +215,7 @@ class Bench:
         start = time.perf_counter()
         try:
             result = measure()
-        except (WorkerFailed, subprocess.TimeoutExpired, OSError) as err:
+        except (WorkerFailed, servers.ServerError, subprocess.TimeoutExpired, OSError) as err:
             self.errors.setdefault(case, []).append(str(err))
             _log(f"{case} FAILED: {err}")
             return
@@ -205,7 +258,7 @@ class Bench:
                 self.record(
                     f"log_metric/{tool}/{mode}",
                     lambda tool=tool, mode=mode, n=n: self.worker(
-                        tool, "log_metric", self._fresh_dir(f"log_metric-{tool}"), n=n, mode=mode
+                        tool, "log_metric", self.fresh_dir(f"log_metric-{tool}"), n=n, mode=mode
                     ),
                 )
 
@@ -216,28 +269,33 @@ class Bench:
                 self.record(
                     f"runs/{tool}",
                     lambda tool=tool: self.worker(
-                        tool, "runs", self._fresh_dir(f"runs-{tool}"), n=sizes[tool]
+                        tool, "runs", self.fresh_dir(f"runs-{tool}"), n=sizes[tool]
                     ),
                 )
 
-    def run_search(self, workloads: Sequence[str]) -> None:
-        """Set the runs up once per tool, then query a fresh copy per repetition."""
-        stores: dict[str, Path] = {}
-        for tool in self.pythons:
-            store = self._fresh_dir(f"search-setup-{tool}")
+    def search_store(self, tool: str) -> Path | None:
+        """The folder holding ``tool``'s ``search_setup`` runs, set up on first use (untimed);
+        None if the setup failed. The local and the server searches share it."""
+        if tool not in self._search_stores:
+            store = self.fresh_dir(f"search-setup-{tool}")
             _log(f"setting up {self.sizes.search_runs:,} runs for {tool} (untimed) ...")
             self.record(
                 f"search_setup/{tool}",
-                lambda tool=tool, store=store: self.worker(
-                    tool, "search_setup", store, n=self.sizes.search_runs
-                ),
+                lambda: self.worker(tool, "search_setup", store, n=self.sizes.search_runs),
             )
-            stores[tool] = store
+            self._search_stores[tool] = (
+                store if f"search_setup/{tool}" in self.measurements else None
+            )
+        return self._search_stores[tool]
+
+    def run_search(self, workloads: Sequence[str]) -> None:
+        """Set the runs up once per tool, then query a fresh copy per repetition."""
+        stores = {tool: self.search_store(tool) for tool in self.pythons}
         calls = {"search": self.sizes.search_calls, "dataframe": self.sizes.frame_calls}
         for _ in range(self.repeat):
             for workload in workloads:
                 for tool, store in stores.items():
-                    if f"search_setup/{tool}" not in self.measurements:
+                    if store is None:
                         self.errors.setdefault(f"{workload}/{tool}", []).append("setup failed")
                         continue
                     self.record(
@@ -248,7 +306,7 @@ class Bench:
                     )
 
     def _query_copy(self, tool: str, workload: str, store: Path, calls: int) -> dict[str, Any]:
-        workdir = self._fresh_dir(f"{workload}-{tool}")
+        workdir = self.fresh_dir(f"{workload}-{tool}")
         shutil.copytree(store, workdir, dirs_exist_ok=True)
         try:
             return self.worker(tool, workload, workdir, calls=calls)
@@ -265,6 +323,7 @@ class Bench:
         queries = [w for w in ("search", "dataframe") if w in workloads]
         if queries:
             self.run_search(queries)
+        server_bench.run_server_workloads(self, workloads, self.server_workers)
 
     def summary(self) -> dict[str, dict[str, float]]:
         """The median of every numeric measurement, by case."""
@@ -298,7 +357,16 @@ def machine_info(pythons: dict[str, Path]) -> dict[str, Any]:
         "mlflow_python": str(pythons["mlflow"]),
         "cairn_version": mlflow_env.installed_version(pythons["cairn"], "cairn"),
         "mlflow_version": mlflow_env.installed_version(pythons["mlflow"], "mlflow"),
+        "load_start": _load_average(),
     }
+
+
+def _load_average() -> float | None:
+    """The 1-minute load average: how busy the (shared) machine was."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
 
 
 def _describe(by_tool: dict[str, str]) -> str:
@@ -330,11 +398,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark cairn against MLflow on this machine.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=f"workloads: {', '.join(WORKLOADS)}",
+        epilog=f"workloads: {', '.join(WORKLOADS)}; groups: {', '.join(GROUPS)}",
     )
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (default 3)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    parser.add_argument("--only", default="", help="comma-separated workloads to run")
+    parser.add_argument(
+        "--only", default="", help="comma-separated workloads (or groups: local, server) to run"
+    )
     parser.add_argument("--cairn-python", type=Path, default=None)
     parser.add_argument(
         "--mlflow-python",
@@ -345,14 +415,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=RESULTS, help="the JSON results file")
     parser.add_argument("--update-readme", action="store_true", help="rewrite bench/README.md")
     parser.add_argument("--keep-tmp", action="store_true", help="keep the temporary folders")
+    parser.add_argument(
+        "--server-workers",
+        type=int,
+        default=1,
+        help="worker processes of both tracking servers (default 1)",
+    )
     args = parser.parse_args(argv)
-    only = [name.strip() for name in args.only.split(",") if name.strip()]
+    only: list[str] = []
+    for name in (name.strip() for name in args.only.split(",")):
+        only.extend(GROUPS.get(name, (name,) if name else ()))
     unknown = sorted(set(only) - set(WORKLOADS))
     if unknown:
         parser.error(f"unknown workload(s) {', '.join(unknown)}; choose from {WORKLOADS}")
     args.workloads = [w for w in WORKLOADS if w in only] if only else list(WORKLOADS)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.server_workers < 1:
+        parser.error("--server-workers must be at least 1")
     return args
 
 
@@ -362,12 +442,25 @@ def _label(args: argparse.Namespace) -> str:
     if args.repeat != 3:
         label += f" --repeat {args.repeat}"
     if len(args.workloads) != len(WORKLOADS):
-        label += f" --only {','.join(args.workloads)}"
+        groups = [name for name, members in GROUPS.items() if list(members) == args.workloads]
+        label += f" --only {groups[0] if groups else ','.join(args.workloads)}"
+    if args.server_workers != 1:
+        label += f" --server-workers {args.server_workers}"
     return label
+
+
+def _stop_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so ``finally`` blocks stop the servers and clean up."""
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    _stop_on_sigterm()
     started = time.perf_counter()
     mlflow_python = args.mlflow_python or mlflow_env.ensure_mlflow_venv()
     pythons = {"cairn": args.cairn_python or default_cairn_python(), "mlflow": mlflow_python}
@@ -375,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine = machine_info(pythons)
     _log(f"cairn {machine['cairn_version']} vs MLflow {machine['mlflow_version']}")
     tmp = Path(tempfile.mkdtemp(prefix="cairn-bench-"))
-    bench = Bench(pythons, sizes, args.repeat, tmp)
+    bench = Bench(pythons, sizes, args.repeat, tmp, args.server_workers)
     try:
         bench.run(args.workloads)
     finally:
@@ -383,13 +476,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             _log(f"temporary folders kept in {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+    machine["load_end"] = _load_average()
     summary = bench.summary()
     size_map = asdict(sizes)
     rows = report.build_rows(summary, size_map)
-    note_lines = report.notes(size_map, args.repeat, args.workloads)
-    if bench.errors:
-        failed = ", ".join(f"{case} ({len(errs)}x)" for case, errs in bench.errors.items())
-        note_lines.append(f"FAILED repetitions (see the JSON for errors): {failed}.")
+    ran_local = any(w in LOCAL_WORKLOADS for w in args.workloads)
+    note_lines = report.notes(size_map, args.repeat, args.workloads) if ran_local else []
+    server_rows = server_report.build_rows(summary, bench.measurements, size_map)
+    server_notes = server_report.notes(size_map, args.repeat, args.workloads, args.server_workers)
+    for lines, is_server in ((note_lines, False), (server_notes, True)):
+        failed = ", ".join(
+            f"{case} ({len(errs)}x)"
+            for case, errs in bench.errors.items()
+            if case.startswith("server_") == is_server
+        )
+        if failed:
+            lines.append(f"FAILED repetitions (see the JSON for errors): {failed}.")
     results = {
         "machine": machine,
         "settings": {
@@ -397,22 +499,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             "repeat": args.repeat,
             "workloads": args.workloads,
             "sizes": size_map,
+            "server_workers": args.server_workers,
             "elapsed_s": time.perf_counter() - started,
         },
-        "rows": [row.to_json() for row in rows],
+        "rows": [row.to_json() for row in (*rows, *server_rows)],
         "medians": summary,
         "measurements": bench.measurements,
         "errors": bench.errors,
         "notes": note_lines,
+        "server_notes": server_notes,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    report.print_table(rows, machine, note_lines)
+    report.print_table([*rows, *server_rows], machine, [*note_lines, *server_notes])
     _log(f"results written to {args.output} ({time.perf_counter() - started:.0f} s in all)")
     if args.update_readme:
-        section = report.markdown_section(rows, machine, note_lines, _label(args))
-        report.update_readme(README, section)
-        _log(f"results section of {README} rewritten")
+        label = _label(args)
+        if rows:
+            report.update_readme(README, report.markdown_section(rows, machine, note_lines, label))
+            _log(f"results section of {README} rewritten")
+        if server_rows:
+            section = report.markdown_section(server_rows, machine, server_notes, label)
+            report.update_readme(README, section, *server_report.README_MARKERS)
+            _log(f"server results section of {README} rewritten")
     for case, errors in bench.errors.items():
         _log(f"FAILED {case} ({len(errors)} of {args.repeat}): {errors[-1]}")
     return 1 if bench.errors else 0
