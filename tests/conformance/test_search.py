@@ -152,6 +152,31 @@ def test_ordering_puts_missing_values_last(
     assert names(store, runs, "", order_by=order_by) == expected
 
 
+def test_duration_filters_and_orders_runs_and_running_ones_have_none(
+    store: TrackingStore,
+) -> None:
+    """``attributes.duration`` (cairn's addition) is end_time - start_time in milliseconds."""
+    exp = store.create_experiment("durations")
+    ids = {}
+    for name, (start, end) in {
+        "short": (1000, 1500),
+        "long": (2000, 9000),
+        "open": (3000, None),
+    }.items():
+        run_id = store.create_run(exp, "u", start, run_name=name).info.run_id
+        if end is not None:
+            store.update_run_info(run_id, status="FINISHED", end_time=end)
+        ids[run_id] = name
+
+    def found(flt: str, order: list[str]) -> list[str]:
+        return [ids[r.info.run_id] for r in store.search_runs([exp], flt, order_by=order)]
+
+    assert found("", ["attributes.duration DESC"]) == ["long", "short", "open"]
+    assert found("", ["attributes.duration ASC"]) == ["short", "long", "open"]
+    assert found("attributes.duration > 1000", []) == ["long"]
+    assert found("attributes.duration IS NULL", []) == ["open"]
+
+
 def test_every_run_appears_once_across_pages(store: TrackingStore, runs: dict[str, str]) -> None:
     for order in ([], ["metrics.acc DESC"], ["params.model"]):
         seen: list[str] = []

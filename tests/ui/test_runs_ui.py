@@ -54,6 +54,18 @@ def test_sorting_by_a_column_orders_the_runs_and_is_kept_in_the_url(
     expect(rows(page).first).to_contain_text("run-00")
 
 
+def test_sorting_by_duration_puts_the_longest_run_first_then_the_shortest(
+    page: Page, seeded: Seeded
+) -> None:
+    page.goto(runs_url(seeded))
+    header = page.get_by_role("columnheader").filter(has_text="Duration")
+    header.get_by_role("button", name=re.compile("^Duration")).click()
+    expect(rows(page).first).to_contain_text("run-29")  # ~29 minutes
+    assert "attributes.duration" in urllib.parse.unquote_plus(page.url)
+    header.get_by_role("button", name=re.compile("^Duration")).click()
+    expect(rows(page).first).to_contain_text("run-00")  # 0.9 s
+
+
 def test_the_filter_suggests_keys_and_applies_on_enter(page: Page, seeded: Seeded) -> None:
     page.goto(runs_url(seeded))
     box = page.get_by_label("Filter runs")

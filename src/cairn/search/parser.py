@@ -103,6 +103,8 @@ _RUN_ATTRIBUTES: dict[str, _Rule] = {
     ),
     "start_time": _NUMBER_RULE,
     "end_time": _Rule(_NUM_OPS + _NULL_OPS, "number"),
+    # cairn's addition: end_time - start_time in ms, NULL while the run has no end.
+    "duration": _Rule(_NUM_OPS + _NULL_OPS, "number"),
 }
 # Keys are lower-cased before lookup, so ``runName`` and ``Run Name`` resolve too.
 _RUN_ATTRIBUTE_ALIASES = {"run name": "run_name", "runname": "run_name", "created": "start_time"}

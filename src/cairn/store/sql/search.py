@@ -60,6 +60,7 @@ _RUN_ATTRIBUTE_COLUMN = {
     "status": runs.c.status,
     "start_time": runs.c.start_time,
     "end_time": runs.c.end_time,
+    "duration": (runs.c.end_time - runs.c.start_time).label("duration"),
     "lifecycle_stage": runs.c.lifecycle_stage,
 }
 _EXPERIMENT_ATTRIBUTE_COLUMN = {

@@ -60,6 +60,7 @@ export function fixedColumns(experimentNames: Map<string, string> | null): Colum
       title: "Duration",
       width: 100,
       numeric: true,
+      sortKey: "attributes.duration",
       render: (r) => (r.end_time || r.status === "RUNNING" ? formatDuration(r.start_time, r.end_time) : "—"),
       text: (r) => formatDuration(r.start_time, r.end_time),
     },
