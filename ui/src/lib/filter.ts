@@ -95,16 +95,7 @@ export interface Suggestion {
   insert: string;
 }
 
-const ATTRIBUTES = [
-  "run_name",
-  "run_id",
-  "status",
-  "user_id",
-  "start_time",
-  "end_time",
-  "duration",
-  "artifact_uri",
-];
+const ATTRIBUTES = ["run_name", "run_id", "status", "user_id", "start_time", "end_time", "duration", "artifact_uri"];
 const ENTITIES: [string, keyof RunKeys | null, string][] = [
   ["metrics.", "metrics", "latest value of a metric; .min .max .count for aggregates"],
   ["params.", "params", "a parameter (quoted string)"],
