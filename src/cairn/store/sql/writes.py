@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, text, tuple_, update
+from sqlalchemy import Connection, bindparam, select, text, update
 
 from cairn.errors import InvalidParameter, ParamValueChanged, RunNotFound
 from cairn.store.base import MetricPoint
@@ -233,9 +233,12 @@ def _append_many(conn: Connection, batches: list[_SeriesBatch]) -> None:
     pairs = [(b.run_pk, b.key_id) for b in batches]
     before: dict[tuple[int, int], tuple[int, int]] = {}
     for start in range(0, len(pairs), 400):
-        chunk = pairs[start : start + 400]
+        chunk = set(pairs[start : start + 400])
+        # Two plain IN lists, not a row-value IN: SQLite answers `(run_pk, key_id) IN (...)`
+        # with a scan of the whole table, while this one uses the primary key. The rows of
+        # the cross product that no batch asked for are never looked up.
         stmt = select(s.run_pk, s.key_id, s.count, s.tail_index).where(
-            tuple_(s.run_pk, s.key_id).in_(chunk)
+            s.run_pk.in_({pk for pk, _ in chunk}), s.key_id.in_({key for _, key in chunk})
         )
         before.update({(r[0], r[1]): (r[2], r[3]) for r in conn.execute(stmt)})
     conn.execute(_UPSERT_SUMMARY_PLAIN, [b.summary for b in batches])
