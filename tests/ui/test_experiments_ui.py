@@ -74,6 +74,26 @@ def test_create_rename_delete_and_restore_an_experiment(page: Page, seeded: Seed
     expect(row(page, f"renamed-{seeded.experiment_name}")).to_be_visible()
 
 
+def test_the_dialog_keeps_keyboard_focus_inside_and_returns_it_on_escape(page: Page) -> None:
+    page.goto("/")
+    opener = page.get_by_role("button", name="New experiment")
+    opener.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="New experiment")
+    expect(dialog.get_by_role("textbox")).to_be_focused()
+    dialog.get_by_role("textbox").fill("x")
+    inside = "el => el.closest('[role=dialog]') !== null"
+    for _ in range(5):  # more presses than the dialog has controls: focus wraps around
+        page.keyboard.press("Tab")
+        assert page.evaluate(f"({inside})(document.activeElement)")
+    for _ in range(5):
+        page.keyboard.press("Shift+Tab")
+        assert page.evaluate(f"({inside})(document.activeElement)")
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(opener).to_be_focused()
+
+
 def test_a_taken_name_is_refused_with_the_servers_message(page: Page, seeded: Seeded) -> None:
     page.goto("/")
     page.get_by_role("button", name="New experiment").click()

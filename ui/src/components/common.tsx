@@ -6,10 +6,12 @@ import {
   type KeyboardEvent,
   type ReactNode,
   useEffect,
+  useRef,
   useState,
   useSyncExternalStore,
 } from "react";
 import { ApiError, connection } from "../lib/api";
+import { useFocusTrap } from "../lib/focus";
 import type { RunStatus } from "../lib/types";
 
 export function Loading({ what }: { what: string }) {
@@ -198,6 +200,8 @@ export function PromptDialog({
   const [value, setValue] = useState(initial);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const dialog = useRef<HTMLDivElement>(null);
+  useFocusTrap(dialog);
   const submit = async () => {
     if (!value.trim()) return;
     setBusy(true);
@@ -213,6 +217,7 @@ export function PromptDialog({
   return (
     <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
       <div
+        ref={dialog}
         className="modal"
         role="dialog"
         aria-modal="true"
