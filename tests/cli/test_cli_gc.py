@@ -378,7 +378,7 @@ def test_a_run_restored_after_planning_keeps_its_files(
     notes = io.StringIO()
     removed = execute(client.store, plan, Console(file=notes, width=200))
 
-    assert removed == (1, 0)
+    assert removed == (1, 0, 0)
     assert f"Skipping run {restored.info.run_id}: it was restored meanwhile." in notes.getvalue()
     assert artifact_dir(restored).is_dir()
     assert _exists(client, restored.info.run_id)
@@ -402,3 +402,49 @@ def test_a_symlinked_run_artifact_folder_loses_the_link_not_its_target(
     assert result.exit_code == 0, result.output
     assert not link.is_symlink()
     assert (target / "data.csv").read_text() == "1,2\n"
+
+
+def test_gc_removes_deleted_logged_models_with_their_files_and_keeps_the_others(
+    cli: Cli, client: cairn.Client, mlruns: Path
+) -> None:
+    from cairn.artifacts import local_path_from_uri
+    from cairn.errors import ResourceNotFound
+
+    store = client.store
+    run = store.create_run("0", "u", 1).info.run_id
+    models = {name: store.create_logged_model("0", name=name, source_run_id=run) for name in "ab"}
+    folders = {}
+    for name, model in models.items():
+        local = local_path_from_uri(model.artifact_uri)
+        assert local is not None
+        folders[name] = Path(local)
+        folders[name].mkdir(parents=True)
+        (folders[name] / "MLmodel").write_text(f"model {name}")
+    store.delete_logged_model(models["b"].model_id)
+
+    dry = cli("gc", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert models["b"].model_id in dry.stdout and models["a"].model_id not in dry.stdout
+    assert "would permanently remove 0 runs, 1 logged model and 0 experiments" in dry.stdout
+    assert (folders["b"] / "MLmodel").is_file()
+
+    result = cli("gc", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Removed 0 runs, 1 logged model and 0 experiments." in result.stdout
+    with pytest.raises(ResourceNotFound):
+        store.get_logged_model(models["b"].model_id, allow_deleted=True)
+    assert not folders["b"].parent.exists()  # <experiment>/models/<model_id>/ is gone
+    assert store.get_logged_model(models["a"].model_id).name == "a"
+    assert (folders["a"] / "MLmodel").read_text() == "model a"
+    assert store.get_run(run).info.lifecycle_stage == "active"
+
+
+def test_gc_keeps_recently_deleted_logged_models_under_older_than(
+    cli: Cli, client: cairn.Client
+) -> None:
+    model = client.store.create_logged_model("0", name="recent")
+    client.store.delete_logged_model(model.model_id)
+    result = cli("gc", "--older-than", "1d", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Nothing to remove." in result.stdout
+    assert client.store.deleted_logged_model_ids() == [model.model_id]

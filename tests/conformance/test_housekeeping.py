@@ -1,11 +1,12 @@
-"""Permanent removal of soft-deleted runs and experiments (what ``cairn gc`` builds on)."""
+"""Permanent removal of soft-deleted runs, experiments and logged models (what ``cairn gc``
+builds on)."""
 
 from __future__ import annotations
 
 import pytest
 
-from cairn.entities import Metric, Param, ViewType
-from cairn.errors import InvalidState, RunNotFound
+from cairn.entities import Metric, ModelOutput, Param, ViewType
+from cairn.errors import InvalidState, ResourceNotFound, RunNotFound
 from cairn.store.base import TrackingStore
 
 
@@ -48,3 +49,30 @@ def test_purge_experiment_needs_it_deleted_and_empty(store: TrackingStore) -> No
     store.purge_experiment(exp_id)
     assert exp_id not in {e.experiment_id for e in store.search_experiments(ViewType.ALL)}
     store.create_experiment("temp")  # the name is free again
+
+
+@pytest.mark.sql_only
+def test_purge_logged_model_removes_it_and_what_it_holds_but_not_its_run(
+    store: TrackingStore,
+) -> None:
+    run_id = store.create_run("0", "u", 1).info.run_id
+    keep = store.create_logged_model("0", name="keep", source_run_id=run_id)
+    gone = store.create_logged_model(
+        "0", name="gone", source_run_id=run_id, tags={"t": "1"}, params={"p": "1"}
+    )
+    store.log_batch(run_id, [Metric("acc", 0.5, 1, 0, model_id=gone.model_id)])
+    store.log_outputs(run_id, [ModelOutput(keep.model_id), ModelOutput(gone.model_id)])
+    with pytest.raises(InvalidState, match="not deleted"):
+        store.purge_logged_model(gone.model_id)
+    store.delete_logged_model(gone.model_id)
+    assert store.deleted_logged_model_ids() == [gone.model_id]
+    assert store.deleted_logged_model_ids(older_than_ms=3_600_000) == []
+
+    store.purge_logged_model(gone.model_id)
+    with pytest.raises(ResourceNotFound):
+        store.get_logged_model(gone.model_id, allow_deleted=True)
+    assert store.deleted_logged_model_ids() == []
+    run = store.get_run(run_id)
+    assert run.data.metrics == {"acc": 0.5}  # the run's own history stays
+    assert [o.model_id for o in run.outputs.model_outputs] == [keep.model_id]
+    assert store.get_logged_model(keep.model_id).name == "keep"

@@ -1,4 +1,5 @@
-"""``cairn gc``: permanently remove soft-deleted runs and experiments, with their artifacts.
+"""``cairn gc``: permanently remove soft-deleted runs, experiments and logged models, with their
+artifacts.
 
 Usage examples::
 
@@ -9,11 +10,11 @@ Usage examples::
 
 What is collected:
 
-* with neither ``--run-ids`` nor ``--experiment-ids``: every deleted run, then every deleted
-  experiment left without runs (both subject to ``--older-than``);
+* with neither ``--run-ids`` nor ``--experiment-ids``: every deleted run, every deleted logged
+  model, then every deleted experiment left without runs (all subject to ``--older-than``);
 * ``--run-ids``: exactly these runs (each must be deleted, and old enough);
 * ``--experiment-ids``: these experiments (each must be deleted, and old enough) and every
-  deleted run they hold.
+  deleted run they hold; their logged models go with them.
 
 A run's artifacts are deleted through the artifact repository of its artifact URI before its
 database rows, so an interrupted gc never leaves files that no record points to. An
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from cairn.client import Client
-    from cairn.entities import Experiment, Run
+    from cairn.entities import Experiment, LoggedModel, Run
     from cairn.store.base import TrackingStore
 
 #: From this many runs on, removal shows a progress bar.
@@ -63,6 +64,8 @@ class Plan:
     """What one gc removes."""
 
     runs: list[Run] = field(default_factory=list)
+    #: Deleted logged models outside the experiments removed (those take theirs along).
+    models: list[LoggedModel] = field(default_factory=list)
     experiments: list[Experiment] = field(default_factory=list)
     #: Experiment id -> artifact folder to delete with it (absent: the folder stays).
     folders: dict[str, str] = field(default_factory=dict)
@@ -71,7 +74,15 @@ class Plan:
 
     @property
     def empty(self) -> bool:
-        return not (self.runs or self.experiments)
+        return not (self.runs or self.models or self.experiments)
+
+    def counts(self, runs: int, models: int, experiments: int) -> str:
+        """ "2 runs and 1 experiment", naming logged models only when there are some."""
+        parts = [plural(runs, "run")]
+        if models:
+            parts.append(plural(models, "logged model"))
+        parts.append(plural(experiments, "experiment"))
+        return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 @click.command("gc")
@@ -106,7 +117,7 @@ def gc(
     dry_run: bool,
     yes: bool,
 ) -> None:
-    """Permanently remove soft-deleted runs and experiments, and their artifacts.
+    """Permanently remove soft-deleted runs, experiments and logged models, with their artifacts.
 
     This cannot be undone. Use --dry-run first to see what would go.
 
@@ -125,17 +136,15 @@ def gc(
     if plan.empty:
         click.echo("Nothing to remove.")
         return
-    counts = f"{plural(len(plan.runs), 'run')} and {plural(len(plan.experiments), 'experiment')}"
+    counts = plan.counts(len(plan.runs), len(plan.models), len(plan.experiments))
     if dry_run:
         _print_plan(plan)
         click.echo(f"Dry run: would permanently remove {counts}; nothing was changed.")
         return
     if not yes:
         click.confirm(f"Permanently remove {counts}, with their artifacts?", abort=True, err=True)
-    runs_removed, experiments_removed = execute(client.store, plan, notes)
-    click.echo(
-        f"Removed {plural(runs_removed, 'run')} and {plural(experiments_removed, 'experiment')}."
-    )
+    removed = execute(client.store, plan, notes)
+    click.echo(f"Removed {plan.counts(*removed)}.")
 
 
 # -- planning ---------------------------------------------------------------------------------
@@ -181,6 +190,12 @@ def make_plan(
         candidates = [e for e in every_experiment if e.experiment_id in eligible]
     plan = Plan(runs=list(runs.values()))
     _plan_experiments(client, plan, candidates, every_experiment, set(runs))
+    if not run_ids and not experiment_ids:
+        going = {e.experiment_id for e in plan.experiments}
+        for model_id in store.deleted_logged_model_ids(older_than_ms):
+            model = store.get_logged_model(model_id, allow_deleted=True)
+            if model.experiment_id not in going:
+                plan.models.append(model)
     return plan
 
 
@@ -347,6 +362,11 @@ def _print_plan(plan: Plan) -> None:
         info = run.info
         location = _readable(info.artifact_uri)
         add_plain_row(table, "run", info.run_id, info.run_name, info.experiment_id, location)
+    for model in plan.models:
+        location = _readable(model.artifact_uri)
+        add_plain_row(
+            table, "logged model", model.model_id, model.name, model.experiment_id, location
+        )
     for experiment in plan.experiments:
         folder = plan.folders.get(experiment.experiment_id)
         location = "(folder left in place)" if folder is None else _readable(folder)
@@ -361,9 +381,9 @@ def _readable(uri: str) -> str:
     return local_path_from_uri(uri) or uri
 
 
-def execute(store: TrackingStore, plan: Plan, notes: Console) -> tuple[int, int]:
-    """Remove the plan's runs (artifacts first, then rows), then its experiments; return how
-    many runs and experiments went.
+def execute(store: TrackingStore, plan: Plan, notes: Console) -> tuple[int, int, int]:
+    """Remove the plan's runs and logged models (artifacts first, then rows), then its
+    experiments; return how many runs, logged models and experiments went.
 
     Each run is checked again just before its files go: one restored since the plan was made
     (by someone else, meanwhile) is skipped with a note, as is an experiment it keeps alive.
@@ -378,7 +398,7 @@ def execute(store: TrackingStore, plan: Plan, notes: Console) -> tuple[int, int]
         transient=True,
         disable=len(plan.runs) < PROGRESS_THRESHOLD,
     )
-    runs_removed = experiments_removed = 0
+    runs_removed = models_removed = experiments_removed = 0
     with progress:
         task = progress.add_task("Removing runs", total=len(plan.runs))
         for run in plan.runs:
@@ -387,10 +407,13 @@ def execute(store: TrackingStore, plan: Plan, notes: Console) -> tuple[int, int]
                 store.purge_run(run.info.run_id)
                 runs_removed += 1
             progress.advance(task)
+    for model in plan.models:
+        if _purge_model(store, model):
+            models_removed += 1
     for experiment in plan.experiments:
         if _purge_experiment(store, experiment, plan.folders.get(experiment.experiment_id), notes):
             experiments_removed += 1
-    return runs_removed, experiments_removed
+    return runs_removed, models_removed, experiments_removed
 
 
 def _still_deleted(store: TrackingStore, run_id: str, notes: Console) -> bool:
@@ -404,6 +427,29 @@ def _still_deleted(store: TrackingStore, run_id: str, notes: Console) -> bool:
     if stage != LifecycleStage.DELETED:
         notes.print(f"Skipping run {run_id}: it was restored meanwhile.", markup=False)
         return False
+    return True
+
+
+def _purge_model(store: TrackingStore, model: LoggedModel) -> bool:
+    """Artifacts, then rows, of one logged model still deleted; its folder
+    ``<experiment>/models/<model_id>/`` goes too when nothing else is left in it."""
+    from cairn.artifacts import local_path_from_uri
+    from cairn.errors import ResourceNotFound
+
+    # A deleted logged model cannot be restored, so only a concurrent gc changes it meanwhile.
+    model_id = model.model_id
+    try:
+        store.get_logged_model(model_id, allow_deleted=True)
+    except ResourceNotFound:
+        return False
+    _delete_folder(model.artifact_uri, f"logged model {model_id}")
+    store.purge_logged_model(model_id)
+    local = local_path_from_uri(model.artifact_uri)
+    if local is not None:
+        parent = os.path.dirname(os.path.abspath(local))
+        if os.path.basename(parent) == model_id:
+            with contextlib.suppress(OSError):  # not empty, or already gone: leave it
+                os.rmdir(parent)
     return True
 
 

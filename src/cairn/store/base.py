@@ -323,5 +323,17 @@ class TrackingStore(abc.ABC):
     def purge_experiment(self, experiment_id: str) -> None:
         """Remove a soft-deleted experiment, which must hold no runs any more."""
 
+    @abc.abstractmethod
+    def deleted_logged_model_ids(self, older_than_ms: int | None = None) -> list[str]:
+        """Ids of soft-deleted logged models (deleted at least ``older_than_ms`` ago, if given)."""
+
+    @abc.abstractmethod
+    def purge_logged_model(self, model_id: str) -> None:
+        """Remove a soft-deleted logged model with its tags, params, metrics and run links.
+
+        Raises ResourceNotFound, or InvalidState if it is not deleted. Artifacts are the
+        caller's to remove.
+        """
+
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
         """Release connections. The store must not be used afterwards."""

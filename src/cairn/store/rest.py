@@ -557,6 +557,12 @@ class RestTrackingStore(LoggedModelCalls, TrackingStore):
     def purge_experiment(self, experiment_id: str) -> None:
         _server_side(f"purging experiment {experiment_id}")
 
+    def deleted_logged_model_ids(self, older_than_ms: int | None = None) -> list[str]:
+        _server_side("listing deleted logged models for garbage collection")
+
+    def purge_logged_model(self, model_id: str) -> None:
+        _server_side(f"purging logged model {model_id}")
+
 
 def _server_side(what: str) -> NoReturn:
     err = CairnError(

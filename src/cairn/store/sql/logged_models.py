@@ -38,6 +38,7 @@ from cairn.entities import (
 from cairn.errors import (
     ExperimentNotFound,
     InvalidParameter,
+    InvalidState,
     ParamValueChanged,
     ResourceNotFound,
 )
@@ -447,6 +448,34 @@ def insert_model_points(conn: Connection, run_id: str, points: Sequence[ModelPoi
             for model_id, key, value, timestamp, step, dataset_name, dataset_digest in points
         ],
     )
+
+
+def deleted_logged_model_ids(store: SqlTrackingStore, older_than_ms: int | None) -> list[str]:
+    """See :meth:`TrackingStore.deleted_logged_model_ids`."""
+    m = logged_models.c
+    stmt = select(m.model_id).where(m.lifecycle_stage == LifecycleStage.DELETED)
+    if older_than_ms is not None:
+        stmt = stmt.where(m.deleted_time <= now_ms() - older_than_ms)
+    ids: list[str] = store._read(
+        lambda conn: list(conn.execute(stmt.order_by(m.model_id)).scalars())
+    )
+    return ids
+
+
+def purge_logged_model(store: SqlTrackingStore, model_id: str) -> None:
+    """See :meth:`TrackingStore.purge_logged_model`."""
+    _check_model_id(model_id)
+
+    def work(conn: Connection, _fresh: dict[str, int]) -> None:
+        if _model_row(conn, model_id).lifecycle_stage != LifecycleStage.DELETED:
+            raise InvalidState(
+                f"Logged model {model_id!r} is not deleted; gc only removes deleted models"
+            )
+        for table in (run_outputs, logged_model_metrics, logged_model_params, logged_model_tags):
+            conn.execute(delete(table).where(table.c.model_id == model_id))
+        conn.execute(delete(logged_models).where(logged_models.c.model_id == model_id))
+
+    store._write(work)
 
 
 def purge_experiment_models(conn: Connection, experiment_pk: int) -> None:

@@ -930,6 +930,12 @@ class SqlTrackingStore(TrackingStore):
         with self._locations_lock:
             self._locations.pop(pk, None)
 
+    def deleted_logged_model_ids(self, older_than_ms: int | None = None) -> list[str]:
+        return lm.deleted_logged_model_ids(self, older_than_ms)
+
+    def purge_logged_model(self, model_id: str) -> None:
+        lm.purge_logged_model(self, model_id)
+
     def count_runs(self, experiment_ids: Sequence[str]) -> dict[str, int]:
         """Active runs per experiment, for listings."""
         pks = [self._experiment_pk(e) for e in experiment_ids]
