@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import http.client
+import json
 import logging
 import os
 import socket
@@ -465,6 +466,29 @@ def test_a_multipart_upload_joins_its_parts_in_order(client: httpx.Client, dest:
     assert client.get(f"{ART}/{RUN}/big.bin").content == b"".join(data)
     assert not list((dest / STAGING).rglob("*"))
     assert client.get(ART).json() == {"files": [{"path": "1", "is_dir": True}]}
+
+
+def test_uploads_abandoned_for_a_week_are_removed_when_another_starts(
+    client: httpx.Client, settings: ServerSettings, dest: Path
+) -> None:
+    """A client that dies mid-upload neither completes nor aborts: its parts must not stay."""
+    ages = {"abandoned": 8 * 24 * 3600, "recent": 24 * 3600}
+    uploads = {}
+    for name, age in ages.items():
+        created = start_upload(client, f"{name}.bin", 1)
+        put_parts(client, created, [b"part"])
+        manifest = dest / STAGING / created["upload_id"] / "manifest.json"
+        data = json.loads(manifest.read_text())
+        manifest.write_text(json.dumps({**data, "created": data["created"] - age}))
+        uploads[name] = created["upload_id"]
+
+    with in_process(settings) as restarted:  # a server started later: it sweeps at once
+        newest = start_upload(restarted, "new.bin", 1)["upload_id"]
+    staged = {p.name for p in (dest / STAGING).iterdir()}
+    assert staged == {uploads["recent"], newest}
+    part = {"part_number": 1, "etag": ""}
+    body = {"path": "abandoned.bin", "upload_id": uploads["abandoned"], "parts": [part]}
+    assert_error(client.post(f"{A}/mpu/complete/{RUN}", json=body), 404, "RESOURCE_DOES_NOT_EXIST")
 
 
 def test_an_aborted_multipart_upload_leaves_nothing(client: httpx.Client, dest: Path) -> None:

@@ -26,7 +26,9 @@ destination. The destination's top level is reserved too: the staging folder of 
 uploads (``.cairn-multipart``) and plain files there are never served, because for
 ``cairn server --backend-store-uri ./mlruns`` the destination is the store's own folder and
 its top-level files are the SQLite database. Artifacts always live below an experiment folder
-(``<experiment_id>/<run_id>/artifacts/...``), so no client needs either.
+(``<experiment_id>/<run_id>/artifacts/...``), so no client needs either. Multipart uploads
+left neither completed nor aborted for a week (a client that died) are removed from the
+staging folder when a later upload starts.
 
 Bodies are never held whole in memory: uploads are written in
 :data:`~cairn.artifacts.base.CHUNK_SIZE` pieces through an
@@ -83,6 +85,11 @@ PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
 STAGING = ".cairn-multipart"
 #: Most parts one multipart upload may have (S3's limit too).
 MAX_PARTS = 10_000
+#: A multipart upload neither completed nor aborted for this long is abandoned (its client
+#: died): its parts are removed, or they would stay in the staging folder for ever.
+ABANDONED_UPLOAD_SECONDS = 7 * 24 * 3600
+#: Abandoned uploads are looked for on ``mpu/create``, at most this often per server process.
+SWEEP_INTERVAL_SECONDS = 3600
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 _PART_NUMBER = re.compile(r"[0-9]{1,5}")  # not str.isdigit: it takes "²", which int() refuses
 MULTIPART_UNSUPPORTED = (
@@ -211,6 +218,7 @@ def _visible(info: FileInfo) -> bool:
 class _Proxy:
     def __init__(self, context: Context) -> None:
         self.context = context
+        self._last_sweep = 0.0
 
     async def upload(self, request: Request, repo: ArtifactRepository) -> Response:
         rel = artifact_path(request.path_params["path"], file=True)
@@ -253,6 +261,10 @@ class _Proxy:
         await run_in_threadpool(
             repo.log_bytes, json.dumps(manifest).encode(), f"{STAGING}/{upload_id}/manifest.json"
         )
+        now = time.time()
+        if now - self._last_sweep >= SWEEP_INTERVAL_SECONDS:
+            self._last_sweep = now  # set first: concurrent creates do not sweep twice
+            await run_in_threadpool(remove_abandoned_uploads, repo, now)
         base = request.url.path[: request.url.path.index("/mpu/create/")]
         credentials = [
             {
@@ -375,6 +387,25 @@ def _manifest(repo: ArtifactRepository, upload_id: str) -> dict[str, Any]:
             f"No multipart upload {upload_id}: it was completed, aborted or never created"
         ) from None
     return dict(data)
+
+
+def remove_abandoned_uploads(repo: ArtifactRepository, now: float) -> list[str]:
+    """Delete the staged parts of uploads created over :data:`ABANDONED_UPLOAD_SECONDS`
+    before ``now``; return their ids. A folder without a readable manifest is left alone:
+    it may be an upload being created this instant."""
+    removed = []
+    for info in repo.list_artifacts(STAGING):
+        upload_id = posixpath.basename(info.path)
+        if not (info.is_dir and _UPLOAD_ID.fullmatch(upload_id)):
+            continue
+        try:
+            created = float(_manifest(repo, upload_id).get("created", now))
+        except (ArtifactNotFound, ValueError, TypeError):
+            continue
+        if now - created > ABANDONED_UPLOAD_SECONDS:
+            repo.delete_artifacts(f"{STAGING}/{upload_id}")
+            removed.append(upload_id)
+    return removed
 
 
 def _same_target(manifest: dict[str, Any], rel: str, upload_id: str) -> None:
