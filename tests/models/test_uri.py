@@ -76,6 +76,24 @@ def test_fsspec_url_resolves_through_its_file_system(iris: Any, logistic: Any) -
     np.testing.assert_array_equal(model.predict(X), logistic.predict(X))
 
 
+def test_an_s3_url_loads_the_model_from_an_s3_compatible_server(
+    tmp_path: Path, iris: Any, logistic: Any, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``s3://`` through s3fs, against moto's S3 server (found through ``AWS_ENDPOINT_URL``,
+    as a user points boto at MinIO or another S3-compatible store)."""
+    import s3fs
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    cairn.sklearn.save_model(logistic, tmp_path / "m")
+    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": s3_endpoint})
+    fs.put(str(tmp_path / "m"), "cairn/models/clf", recursive=True)
+    X, _ = iris
+    model = cairn.pyfunc.load_model("s3://cairn/models/clf")
+    np.testing.assert_array_equal(model.predict(X), logistic.predict(X))
+    with pytest.raises(ModelNotFound):
+        cairn.pyfunc.load_model("s3://cairn/models/no-such-model")
+
+
 def test_unknown_model_id_and_run_are_model_not_found() -> None:
     with pytest.raises(ModelNotFound, match="No logged model"):
         resolve_model_uri("models:/m-" + "0" * 32)
