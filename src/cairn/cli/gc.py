@@ -76,13 +76,20 @@ class Plan:
     def empty(self) -> bool:
         return not (self.runs or self.models or self.experiments)
 
-    def counts(self, runs: int, models: int, experiments: int) -> str:
-        """ "2 runs and 1 experiment", naming logged models only when there are some."""
-        parts = [plural(runs, "run")]
-        if models:
-            parts.append(plural(models, "logged model"))
-        parts.append(plural(experiments, "experiment"))
-        return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+def _counts(runs: int, models: int, experiments: int) -> str:
+    """How many of each, naming logged models only when there are some.
+
+    >>> _counts(2, 0, 1)
+    '2 runs and 1 experiment'
+    >>> _counts(0, 1, 0)
+    '0 runs, 1 logged model and 0 experiments'
+    """
+    parts = [plural(runs, "run")]
+    if models:
+        parts.append(plural(models, "logged model"))
+    parts.append(plural(experiments, "experiment"))
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 @click.command("gc")
@@ -136,7 +143,7 @@ def gc(
     if plan.empty:
         click.echo("Nothing to remove.")
         return
-    counts = plan.counts(len(plan.runs), len(plan.models), len(plan.experiments))
+    counts = _counts(len(plan.runs), len(plan.models), len(plan.experiments))
     if dry_run:
         _print_plan(plan)
         click.echo(f"Dry run: would permanently remove {counts}; nothing was changed.")
@@ -144,7 +151,7 @@ def gc(
     if not yes:
         click.confirm(f"Permanently remove {counts}, with their artifacts?", abort=True, err=True)
     removed = execute(client.store, plan, notes)
-    click.echo(f"Removed {plan.counts(*removed)}.")
+    click.echo(f"Removed {_counts(*removed)}.")
 
 
 # -- planning ---------------------------------------------------------------------------------
