@@ -165,6 +165,49 @@ def test_an_uploaded_file_downloads_as_an_attachment(client: httpx.Client, dest:
     assert (dest / RUN / "notes" / "a.txt").read_bytes() == b"hello"
 
 
+@pytest.mark.parametrize(
+    ("wanted", "content_range", "body"),
+    [
+        ("bytes=0-3", "bytes 0-3/26", b"abcd"),
+        ("bytes=20-", "bytes 20-25/26", b"uvwxyz"),
+        ("bytes=-3", "bytes 23-25/26", b"xyz"),
+        ("bytes=24-1000", "bytes 24-25/26", b"yz"),
+    ],
+)
+def test_a_byte_range_is_a_206_with_only_those_bytes(
+    client: httpx.Client, wanted: str, content_range: str, body: bytes
+) -> None:
+    client.put(f"{ART}/{RUN}/letters.txt", content=b"abcdefghijklmnopqrstuvwxyz")
+
+    response = client.get(f"{ART}/{RUN}/letters.txt", headers={"Range": wanted})
+
+    assert response.status_code == 206
+    assert response.content == body
+    assert response.headers["content-range"] == content_range
+    assert response.headers["content-length"] == str(len(body))
+
+
+@pytest.mark.parametrize("wanted", ["bytes=0-1,4-5", "lines=1-2", "bytes=5-2", "bytes=x-"])
+def test_several_or_unreadable_ranges_get_the_whole_file(client: httpx.Client, wanted: str) -> None:
+    client.put(f"{ART}/{RUN}/whole.txt", content=b"0123456789")
+
+    response = client.get(f"{ART}/{RUN}/whole.txt", headers={"Range": wanted})
+
+    assert response.status_code == 200
+    assert response.content == b"0123456789"
+    assert response.headers["accept-ranges"] == "bytes"
+
+
+def test_a_range_past_the_end_is_416_with_the_size(client: httpx.Client) -> None:
+    client.put(f"{ART}/{RUN}/short.txt", content=b"0123456789")
+
+    response = client.get(f"{ART}/{RUN}/short.txt", headers={"Range": "bytes=10-"})
+
+    assert response.status_code == 416
+    assert response.headers["content-range"] == "bytes */10"
+    assert "Range not satisfiable" in response.text
+
+
 def test_an_upload_replaces_the_file(client: httpx.Client) -> None:
     client.put(f"{ART}/{RUN}/a.bin", content=b"old old old")
     client.put(f"{ART}/{RUN}/a.bin", content=b"new")
@@ -665,6 +708,12 @@ def test_get_artifact_streams_a_proxied_run_artifact(
     assert response.status_code == 200
     assert response.content == b"step,loss\n"
     assert response.headers["content-disposition"].startswith("attachment")
+    head = client.get(
+        "/get-artifact",
+        params={"run_id": run_id, "path": "plots/loss.csv"},
+        headers={"Range": "bytes=0-3"},
+    )
+    assert (head.status_code, head.content) == (206, b"step")
 
 
 def test_get_artifact_reads_a_run_with_its_own_location(
@@ -785,6 +834,8 @@ def test_a_multipart_upload_on_s3(s3_client: httpx.Client, settings: ServerSetti
 
     assert s3_client.get(f"{ART}/{RUN}/joined.bin").content == b"".join(data)
     assert s3_keys(settings.artifacts) == [f"{RUN}/joined.bin"]
+    middle = s3_client.get(f"{ART}/{RUN}/joined.bin", headers={"Range": f"bytes={CHUNK_SIZE}-"})
+    assert (middle.status_code, middle.content) == (206, b"".join(data)[CHUNK_SIZE:])
 
 
 def test_escapes_are_refused_with_an_s3_destination(

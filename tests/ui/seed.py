@@ -96,6 +96,7 @@ def _artifacts(folder: Path, run_id: str) -> None:
     (folder / "model" / "MLmodel").write_text(MLMODEL.format(run_id=run_id))
     (folder / "weights.bin").write_bytes(bytes(range(256)) * 64)
     (folder / "huge.log").write_bytes(b"0123456789abcdef" * (3 * 1024 * 1024 // 16))
+    (folder / "huge.csv").write_bytes(b"a,b\n" + b"1,2\n" * (6 * 1024 * 1024 // 4))
 
 
 def seed(url: str) -> Seeded:

@@ -85,12 +85,36 @@ def test_binary_and_huge_files_are_offered_for_download_not_loaded(
     page.on("request", lambda r: loaded.append(r.url) if "/get-artifact" in r.url else None)
     open_file(page, seeded, "weights.bin")
     expect(page.get_by_test_id("preview-message")).to_contain_text("Binary file")
-    open_file(page, seeded, "huge.log")
+    open_file(page, seeded, "huge.csv")
     expect(page.get_by_test_id("preview-message")).to_contain_text("too large to preview")
     assert loaded == []
     with page.expect_download() as download:
         preview(page).get_by_role("link", name="Download").click()
+    assert download.value.suggested_filename == "huge.csv"
+
+
+def test_a_huge_log_shows_its_beginning_and_loads_nothing_more(page: Page, seeded: Seeded) -> None:
+    ranges: list[str | None] = []
+    page.on(
+        "request",
+        lambda r: ranges.append(r.headers.get("range")) if "/get-artifact" in r.url else None,
+    )
+    sizes: list[int] = []
+    page.on(
+        "response",
+        lambda r: sizes.append(len(r.body())) if "/get-artifact" in r.url else None,
+    )
+    open_file(page, seeded, "huge.log")
+    expect(page.get_by_test_id("preview-message")).to_contain_text(
+        "This file is 3.0 MB: showing its first 2.0 MB"
+    )
+    expect(page.get_by_test_id("text-preview")).to_contain_text("0123456789abcdef")
+    assert ranges == [f"bytes=0-{2 * 1024 * 1024 - 1}"]
+    assert sizes == [2 * 1024 * 1024]
+    with page.expect_download() as download:
+        preview(page).get_by_role("link", name="Download").click()
     assert download.value.suggested_filename == "huge.log"
+    assert download.value.path().stat().st_size == 3 * 1024 * 1024
 
 
 def test_a_folder_downloads_as_a_zip(page: Page, seeded: Seeded) -> None:

@@ -1,6 +1,7 @@
 // Previews of one artifact file. Nothing big is loaded: the size is checked first, and a
-// file over its kind's limit (or binary) is offered for download instead. HTML is shown in a
-// sandboxed iframe with scripts off; Markdown is sanitized.
+// file over its kind's limit (or binary) is offered for download instead, except plain text
+// (logs), whose first part is shown. HTML is shown in a sandboxed iframe with scripts off;
+// Markdown is sanitized.
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { ErrorView, Loading } from "../components/common";
@@ -19,15 +20,30 @@ function Message({ children }: { children: React.ReactNode }) {
   );
 }
 
-function TextPreview({ runId, file, kind }: { runId: string; file: FileInfo; kind: PreviewKind }) {
+function TextPreview({
+  runId,
+  file,
+  kind,
+  head,
+}: {
+  runId: string;
+  file: FileInfo;
+  kind: PreviewKind;
+  /** Load only this many bytes from the start of the file. */
+  head?: number;
+}) {
   const query = useQuery({
-    queryKey: ["artifact-bytes", runId, file.path],
-    queryFn: ({ signal }) => fetchArtifact(runId, file.path, signal),
+    queryKey: ["artifact-bytes", runId, file.path, head],
+    queryFn: ({ signal }) => fetchArtifact(runId, file.path, signal, head),
     staleTime: 60_000,
   });
   const bytes = useMemo(() => (query.data ? new Uint8Array(query.data) : null), [query.data]);
   const binary = bytes ? looksBinary(bytes) : false;
-  const text = useMemo(() => (bytes && !binary ? new TextDecoder().decode(bytes) : ""), [bytes, binary]);
+  // stream: true keeps back a character cut in two at the end of a head.
+  const text = useMemo(
+    () => (bytes && !binary ? new TextDecoder().decode(bytes, { stream: head !== undefined }) : ""),
+    [bytes, binary, head],
+  );
   const [svgUrl, setSvgUrl] = useState<string | null>(null);
   useEffect(() => {
     if (kind !== "svg" || !bytes || binary) return undefined;
@@ -77,6 +93,16 @@ export function Preview({ runId, file }: { runId: string; file: FileInfo }) {
   const size = file.file_size ?? 0;
   if (kind === "binary")
     return <Message>Binary file ({formatBytes(size)}): there is no preview. Download it to open it.</Message>;
+  if (kind === "text" && size > PREVIEW_LIMITS.text)
+    return (
+      <>
+        <Message>
+          This file is {formatBytes(size)}: showing its first {formatBytes(PREVIEW_LIMITS.text)}. Download it for the
+          rest.
+        </Message>
+        <TextPreview runId={runId} file={file} kind={kind} head={PREVIEW_LIMITS.text} />
+      </>
+    );
   if (size > PREVIEW_LIMITS[kind])
     return (
       <Message>

@@ -230,11 +230,18 @@ export function artifactZipUrl(runId: string, path: string): string {
   return `${CAIRN}/artifacts/zip${queryString({ run_id: runId, path })}`;
 }
 
-/** Fetch at most `limit` bytes of an artifact as text (or bytes), for previews. */
-export async function fetchArtifact(runId: string, path: string, signal?: AbortSignal): Promise<ArrayBuffer> {
+/** Fetch an artifact's bytes for a preview; with `head`, only its first `head` bytes (an HTTP
+ * Range request, answered 206 by the server). */
+export async function fetchArtifact(
+  runId: string,
+  path: string,
+  signal?: AbortSignal,
+  head?: number,
+): Promise<ArrayBuffer> {
   let response: Response;
+  const headers: Record<string, string> = head ? { Range: `bytes=0-${head - 1}` } : {};
   try {
-    response = await fetch(artifactUrl(runId, path), { signal });
+    response = await fetch(artifactUrl(runId, path), { signal, headers });
   } catch (err) {
     if (signal?.aborted) throw err;
     throw new ApiError("Cannot reach the cairn server to read this file.", 0, "NETWORK");

@@ -76,6 +76,7 @@ from cairn.errors import (
 )
 from cairn.server import rpc
 from cairn.server.messages import Message, RunRef
+from cairn.server.ranges import RangeNotSatisfiable, byte_range
 from cairn.server.schemas import BOOL, INT64, STRING, array, obj
 from cairn.server.settings import Context
 from cairn.validation import validate_artifact_path
@@ -228,7 +229,7 @@ class _Proxy:
 
     async def download(self, request: Request, repo: ArtifactRepository) -> Response:
         rel = artifact_path(request.path_params["path"])
-        return await _file_response(repo, rel, proxied=True)
+        return await _file_response(repo, rel, request.headers.get("range"), proxied=True)
 
     async def list(self, request: Request, repo: ArtifactRepository) -> Response:
         rel = artifact_path(request.query_params.get("path", ""))
@@ -325,7 +326,8 @@ class _Proxy:
                 raise InvalidParameter("Missing value for required parameter 'run_id'")
             rel = safe_path(request.query_params.get("path", ""))
             repo, root, proxied = await run_in_threadpool(run_artifacts, self.context, run_id)
-            return await _file_response(repo, _join(root, rel), proxied=proxied)
+            wanted = request.headers.get("range")
+            return await _file_response(repo, _join(root, rel), wanted, proxied=proxied)
         except CairnError as err:
             return rpc.error_response(err)
 
@@ -488,34 +490,67 @@ async def _receive_into(request: Request, writer: ArtifactWriter) -> str:
     return digest.hexdigest()
 
 
-async def _file_response(repo: ArtifactRepository, rel: str, *, proxied: bool) -> Response:
-    """Stream file ``rel``; 404 when missing, 400 for a directory. ``proxied``: ``repo`` is
-    the destination, whose top-level files are not served."""
+async def _file_response(
+    repo: ArtifactRepository, rel: str, range_header: str | None, *, proxied: bool
+) -> Response:
+    """Stream file ``rel``, or the byte range ``range_header`` asks for (:mod:`..ranges`);
+    404 when missing, 400 for a directory. ``proxied``: ``repo`` is the destination, whose
+    top-level files are not served."""
 
-    def open_file() -> tuple[BinaryIO, int | None]:
+    def open_file() -> tuple[BinaryIO, int | None, tuple[int, int] | None]:
         if proxied:
             _refuse_top_level_file(repo, rel)
         stream = repo.open(rel)
-        return stream, _size(stream)
+        size = _size(stream)
+        try:
+            wanted = None if size is None else byte_range(range_header, size)
+            if wanted is not None:
+                stream.seek(wanted[0])
+        except BaseException:
+            stream.close()
+            raise
+        return stream, size, wanted
 
-    stream, size = await run_in_threadpool(open_file)
+    try:
+        stream, size, wanted = await run_in_threadpool(open_file)
+    except RangeNotSatisfiable as err:
+        return PlainTextResponse(
+            f"Range not satisfiable: {err}",
+            status_code=416,
+            headers={"Content-Range": f"bytes */{err.size}"},
+        )
     name = posixpath.basename(rel)
     headers = {
         "Content-Disposition": _attachment(name),
         "X-Content-Type-Options": "nosniff",
     }
+    status, length = 200, size
     if size is not None:
-        headers["Content-Length"] = str(size)
+        headers["Accept-Ranges"] = "bytes"
+    if wanted is not None:
+        first, last = wanted
+        status, length = 206, last - first + 1
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    if length is not None:
+        headers["Content-Length"] = str(length)
     media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if media_type in _ACTIVE_TYPES:
         media_type = "text/plain"
-    return StreamingResponse(_chunks(stream), headers=headers, media_type=media_type)
+    body = _chunks(stream, length if wanted is not None else None)
+    return StreamingResponse(body, status_code=status, headers=headers, media_type=media_type)
 
 
-def _chunks(stream: BinaryIO) -> Iterator[bytes]:
-    """CHUNK_SIZE pieces of ``stream``; closes it (StreamingResponse runs this in a thread)."""
+def _chunks(stream: BinaryIO, limit: int | None = None) -> Iterator[bytes]:
+    """CHUNK_SIZE pieces of ``stream``, ``limit`` bytes at most; closes it (StreamingResponse
+    runs this in a thread)."""
     with stream:
-        while chunk := stream.read(CHUNK_SIZE):
+        left = limit
+        while left is None or left > 0:
+            chunk = stream.read(CHUNK_SIZE if left is None else min(CHUNK_SIZE, left))
+            if not chunk:
+                break
+            if left is not None:
+                left -= len(chunk)
             yield chunk
 
 
