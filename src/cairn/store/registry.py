@@ -14,7 +14,7 @@ URI                                store
 ``http://host:port``               a tracking server (``cairn server`` or MLflow's)
 =================================  ==========================================================
 
->>> resolve_tracking_uri("sqlite:///tmp/x.db")
+>>> resolve_tracking_uri("sqlite:////tmp/x.db")   # four slashes: an absolute path
 'sqlite:////tmp/x.db'
 """
 
