@@ -504,11 +504,14 @@ async def _file_response(
         size = _size(stream)
         try:
             wanted = None if size is None else byte_range(range_header, size)
-            if wanted is not None:
-                stream.seek(wanted[0])
-        except BaseException:
+        except RangeNotSatisfiable:
             stream.close()
             raise
+        if wanted is not None:
+            try:
+                stream.seek(wanted[0])
+            except (OSError, ValueError):  # a stream that cannot seek: send it whole
+                wanted = None
         return stream, size, wanted
 
     try:
