@@ -7,7 +7,7 @@ import io
 import zipfile
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.ui.conftest import screenshot
 from tests.ui.seed import Seeded
@@ -115,6 +115,21 @@ def test_a_huge_log_shows_its_beginning_and_loads_nothing_more(page: Page, seede
         preview(page).get_by_role("link", name="Download").click()
     assert download.value.suggested_filename == "huge.log"
     assert download.value.path().stat().st_size == 3 * 1024 * 1024
+
+
+def test_a_server_that_ignores_the_range_still_shows_only_the_beginning(
+    page: Page, seeded: Seeded
+) -> None:
+    whole = b"0123456789abcdef" * (3 * 1024 * 1024 // 16)
+
+    def whole_file(route: Route) -> None:  # as a server without Range support answers
+        route.fulfill(status=200, body=whole, headers={"Content-Type": "text/plain"})
+
+    page.route("**/get-artifact?*", whole_file)
+    open_file(page, seeded, "huge.log")
+    expect(page.get_by_test_id("text-preview")).to_contain_text("0123456789abcdef")
+    shown = page.get_by_test_id("text-preview").evaluate("el => el.textContent.length")
+    assert shown == 2 * 1024 * 1024
 
 
 def test_a_folder_downloads_as_a_zip(page: Page, seeded: Seeded) -> None:

@@ -256,7 +256,24 @@ export async function fetchArtifact(
     }
     throw new ApiError(message || `HTTP ${response.status}`, response.status, "ARTIFACT");
   }
-  return response.arrayBuffer();
+  if (!head || response.status === 206 || !response.body) return response.arrayBuffer();
+  return readHead(response.body, head);
+}
+
+/** The first `head` bytes of a body sent whole (a server that ignored the Range header). */
+async function readHead(body: ReadableStream<Uint8Array>, head: number): Promise<ArrayBuffer> {
+  const reader = body.getReader();
+  const out = new Uint8Array(head);
+  let filled = 0;
+  while (filled < head) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const piece = value.subarray(0, head - filled);
+    out.set(piece, filled);
+    filled += piece.length;
+  }
+  await reader.cancel();
+  return out.buffer.slice(0, filled);
 }
 
 /** Run `work` over `items` with at most `limit` in flight; returns the failures. */
