@@ -216,6 +216,38 @@ def test_concurrent_writers_lose_nothing(store: TrackingStore) -> None:
         assert len(store.get_run(run_id).data.params) == 20
 
 
+def test_concurrent_batches_into_the_same_series_lose_nothing(store: TrackingStore) -> None:
+    """Writers share one run and its keys, each sending many-key batches with the keys in its
+    own order (on PostgreSQL, where writers run in parallel, a lock-order mistake deadlocks)."""
+    run_id = _run(store)
+    keys = [f"k{k:02d}" for k in range(30)]
+    errors: list[BaseException] = []
+
+    def write(writer: int) -> None:
+        order = keys[writer:] + keys[:writer]  # each writer starts at another key
+        try:
+            for batch in range(10):
+                step = writer * 100 + batch
+                metrics = [Metric(key, float(step), 1, step) for key in order]
+                store.log_batch(run_id, metrics=metrics)
+        except BaseException as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    expected = sorted(w * 100 + b for w in range(4) for b in range(10))
+    for key in keys:
+        history = store.get_metric_history(run_id, key)
+        assert sorted(m.step for m in history) == expected
+        assert all(m.value == float(m.step) for m in history)
+    summary = store.get_run(run_id).data
+    assert summary.metrics == dict.fromkeys(keys, 309.0)  # the largest step is the latest
+
+
 def test_log_inputs_records_each_dataset_once(store: TrackingStore) -> None:
     run_id = _run(store)
     dataset = Dataset("iris", "abc123", "local", '{"uri": "iris.csv"}', '{"cols": 4}')

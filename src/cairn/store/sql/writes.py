@@ -28,11 +28,12 @@ _NEWER = (
     "(excluded.latest_step = metric_summaries.latest_step AND "
     "excluded.latest_timestamp >= metric_summaries.latest_timestamp))"
 )
-_UPSERT_SUMMARY = text(
+_INSERT_SUMMARY = (
     "INSERT INTO metric_summaries (run_pk, key_id, latest_value, latest_step, "
     "latest_timestamp, min_value, max_value, count, tail_index) "
-    "VALUES (:run_pk, :key_id, :lv, :ls, :lt, :mn, :mx, :c, 0) "
-    "ON CONFLICT (run_pk, key_id) DO UPDATE SET "
+)
+_MERGE_SUMMARY = (
+    " ON CONFLICT (run_pk, key_id) DO UPDATE SET "
     f"latest_value = CASE WHEN {_NEWER} THEN excluded.latest_value "
     "ELSE metric_summaries.latest_value END, "
     f"latest_step = CASE WHEN {_NEWER} THEN excluded.latest_step "
@@ -51,11 +52,35 @@ _UPSERT_SUMMARY = text(
     # Keep appending to the last block while it is small; otherwise this batch starts a block.
     "tail_index = CASE WHEN metric_summaries.count - metric_summaries.tail_index "
     f"+ excluded.count <= {SMALL_BLOCK} THEN metric_summaries.tail_index "
-    "ELSE metric_summaries.count END "
-    "RETURNING count, tail_index"
+    "ELSE metric_summaries.count END"
+)
+_SUMMARY_VALUES = "VALUES (:run_pk, :key_id, :lv, :ls, :lt, :mn, :mx, :c, 0)"
+_UPSERT_SUMMARY = text(
+    _INSERT_SUMMARY + _SUMMARY_VALUES + _MERGE_SUMMARY + " RETURNING count, tail_index"
 )
 #: The same merge, for executemany (no RETURNING).
-_UPSERT_SUMMARY_PLAIN = text(_UPSERT_SUMMARY.text.removesuffix(" RETURNING count, tail_index"))
+_UPSERT_SUMMARY_PLAIN = text(_INSERT_SUMMARY + _SUMMARY_VALUES + _MERGE_SUMMARY)
+# PostgreSQL: the same merge for many series at once, one array per column. A statement of
+# fixed text (prepared once) whatever the number of series, unlike a VALUES list.
+_BIGINTS = "CAST(:{} AS BIGINT[])"
+_DOUBLES = "CAST(:{} AS DOUBLE PRECISION[])"
+_UPSERT_SUMMARIES = text(
+    _INSERT_SUMMARY
+    + "SELECT r, k, lv, ls, lt, mn, mx, c, 0 FROM unnest("
+    + ", ".join(
+        (_BIGINTS if name in ("run_pk", "key_id", "ls", "lt", "c") else _DOUBLES).format(name)
+        for name in ("run_pk", "key_id", "lv", "ls", "lt", "mn", "mx", "c")
+    )
+    + ") AS u(r, k, lv, ls, lt, mn, mx, c)"
+    + _MERGE_SUMMARY
+    + " RETURNING run_pk, key_id, count, tail_index"
+)
+_SELECT_TAILS = text(
+    "SELECT b.run_pk, b.key_id, b.first_index, b.count, b.min_step, b.max_step, b.steps, "
+    'b.timestamps, b."values" FROM metric_blocks b JOIN unnest('
+    + ", ".join(_BIGINTS.format(name) for name in ("run_pk", "key_id", "first"))
+    + ") AS w(r, k, f) ON b.run_pk = w.r AND b.key_id = w.k AND b.first_index = w.f"
+)
 _INSERT_BLOCK = text(
     "INSERT INTO metric_blocks (run_pk, key_id, first_index, count, min_step, max_step, "
     'steps, timestamps, "values") VALUES (:run_pk, :key_id, :first, :count, :min_step, '
@@ -137,11 +162,12 @@ def insert_metric_points(
         _SeriesBatch.of(run_pks[run_id], key_ids[key], group)
         for (run_id, key), group in series.items()
     ]
-    if len(batches) > 1 and conn.dialect.name == "sqlite":
+    if len(batches) == 1:
+        _append_one(conn, batches[0])
+    elif conn.dialect.name == "sqlite":
         _append_many(conn, batches)
     else:
-        for batch in batches:
-            _append_one(conn, batch)
+        _append_many_locked(conn, batches)
 
 
 @dataclass(slots=True)
@@ -256,6 +282,54 @@ def _append_many(conn: Connection, batches: list[_SeriesBatch]) -> None:
         where = {"run_pk": batch.run_pk, "key_id": batch.key_id, "first": tail}
         extended = batch.extended_block(conn.execute(_SELECT_TAIL, where).one())
         conn.execute(_UPDATE_TAIL, {**where, **extended})
+
+
+def _append_many_locked(conn: Connection, batches: list[_SeriesBatch]) -> None:
+    """Many series on PostgreSQL in four statements, correct with concurrent writers: one
+    upsert of every summary (which locks their rows until commit) returns where each series'
+    points go, as :func:`_append_one` does for one; then the new blocks are inserted, and the
+    small tail blocks read and rewritten."""
+    # One lock order for every writer, so that two batches sharing series never deadlock.
+    batches = sorted(batches, key=lambda b: (b.run_pk, b.key_id))
+    columns: dict[str, list[Any]] = {name: [] for name in batches[0].summary}
+    for batch in batches:
+        for name, value in batch.summary.items():
+            columns[name].append(value)
+    placement = {
+        (run_pk, key_id): (count, tail)
+        for run_pk, key_id, count, tail in conn.execute(_UPSERT_SUMMARIES, columns)
+    }
+    new_blocks: list[dict[str, Any]] = []
+    appends: list[tuple[_SeriesBatch, int]] = []
+    for batch in batches:
+        count, tail = placement[(batch.run_pk, batch.key_id)]
+        first = count - len(batch.values)
+        if tail == first:
+            new_blocks.append(batch.new_block(first))
+        else:
+            appends.append((batch, tail))
+    if new_blocks:
+        conn.execute(_INSERT_BLOCK, new_blocks)
+    if not appends:
+        return
+    wanted = {
+        "run_pk": [a.run_pk for a, _ in appends],
+        "key_id": [a.key_id for a, _ in appends],
+        "first": [tail for _, tail in appends],
+    }
+    tails = {(r[0], r[1], r[2]): r[3:] for r in conn.execute(_SELECT_TAILS, wanted)}
+    conn.execute(
+        _UPDATE_TAIL,
+        [
+            {
+                "run_pk": a.run_pk,
+                "key_id": a.key_id,
+                "first": tail,
+                **a.extended_block(tails[(a.run_pk, a.key_id, tail)]),
+            }
+            for a, tail in appends
+        ],
+    )
 
 
 def insert_params(
