@@ -84,6 +84,28 @@ def test_the_filter_suggests_keys_and_applies_on_enter(page: Page, seeded: Seede
     assert "filter=" in page.url
 
 
+def test_keys_typed_right_after_a_completion_land_after_it(page: Page, seeded: Seeded) -> None:
+    """On a busy machine the next frame can come after the next keys: typing straight on after
+    Tab must still put them after the completion. Frames are made late on purpose here
+    (requestAnimationFrame callbacks wait 300 ms), as a loaded CPU makes them."""
+    page.goto(runs_url(seeded))
+    page.evaluate(
+        """() => {
+          const later = window.requestAnimationFrame.bind(window);
+          window.requestAnimationFrame = (cb) => later(() => setTimeout(() => later(cb), 300));
+        }"""
+    )
+    box = page.get_by_label("Filter runs")
+    box.click()
+    box.type("metrics.acc")
+    expect(page.get_by_role("option", name=re.compile("metrics.accuracy"))).to_be_visible()
+    box.press("Tab")
+    page.keyboard.type("> ")
+    page.wait_for_timeout(700)  # the late frame comes between two keys
+    page.keyboard.type("0.6")
+    expect(box).to_have_value("metrics.accuracy > 0.6")
+
+
 def test_a_malformed_filter_shows_the_servers_message_with_the_position(
     page: Page, seeded: Seeded
 ) -> None:

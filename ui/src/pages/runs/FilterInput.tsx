@@ -1,5 +1,5 @@
 // The filter box: the search grammar with suggestions of entities, keys and operators.
-import { type KeyboardEvent, useEffect, useId, useRef, useState } from "react";
+import { type KeyboardEvent, useEffect, useId, useLayoutEffect, useRef, useState } from "react";
 import { type Suggestion, suggest } from "../../lib/filter";
 import type { RunKeys } from "../../lib/types";
 
@@ -21,6 +21,15 @@ export function FilterInput({
   const input = useRef<HTMLInputElement>(null);
   const listId = useId();
   useEffect(() => setDraft(value), [value]);
+  // Where the caret goes once a completion is in the box. Placed in the same task as the key
+  // that completed (a layout effect), so keys typed right after it land after the completion.
+  const pendingCaret = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    const position = pendingCaret.current;
+    if (position === null || !input.current) return;
+    pendingCaret.current = null;
+    input.current.setSelectionRange(position, position);
+  });
 
   const found = open ? suggest(draft, cursor, keys) : { start: 0, end: 0, items: [] as Suggestion[] };
   const items = found.items;
@@ -28,12 +37,10 @@ export function FilterInput({
   const accept = (item: Suggestion) => {
     const next = draft.slice(0, found.start) + item.insert + draft.slice(found.end);
     const position = found.start + item.insert.length;
+    pendingCaret.current = position;
     setDraft(next);
+    setCursor(position);
     setActive(-1);
-    requestAnimationFrame(() => {
-      input.current?.setSelectionRange(position, position);
-      setCursor(position);
-    });
   };
 
   const onKey = (event: KeyboardEvent<HTMLInputElement>) => {
