@@ -81,6 +81,21 @@ def test_nan_and_infinite_points_do_not_break_a_chart(page: Page, seeded: Seeded
     expect(page.locator("[data-metric='nan_only']")).to_contain_text("No values")
 
 
+def test_compare_shows_the_latest_min_or_max_of_each_metric(page: Page, seeded: Seeded) -> None:
+    runs = ",".join(seeded.run_ids[:2])
+    page.goto(f"/#/compare?runs={runs}")
+    loss = page.get_by_role("table", name="Metrics").get_by_role("row").filter(has_text="loss")
+    first_run = loss.locator("td").nth(1)
+    expect(first_run).to_have_text("0.02")  # run-00's last loss: 1 / (1 + 49 x 0.1 x 10)
+    page.get_by_label("Metric value").select_option("max")
+    expect(first_run).to_have_text("1")  # its first step
+    assert "agg=max" in page.url
+    page.get_by_label("Metric value").select_option("min")
+    expect(first_run).to_have_text("0.02")
+    page.reload()
+    expect(page.get_by_label("Metric value")).to_have_value("min")
+
+
 def test_compare_highlights_differences_and_plots_the_runs(page: Page, seeded: Seeded) -> None:
     runs = ",".join(seeded.run_ids[:3])
     page.goto(f"/#/compare?runs={runs}")

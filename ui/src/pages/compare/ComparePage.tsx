@@ -1,30 +1,37 @@
 // Selected runs side by side: params (differences highlighted), metrics, overlaid charts, a
 // parallel-coordinates plot and a scatter plot of any two columns.
 import { useQueries } from "@tanstack/react-query";
-import { Suspense, useMemo, useState } from "react";
+import { type ReactNode, Suspense, useMemo, useState } from "react";
 import { lazyModule, preload } from "../../lib/lazy";
 import { ErrorView, Loading, Tabs } from "../../components/common";
 import { ApiError, api } from "../../lib/api";
 import { formatNumber, toNumber } from "../../lib/format";
 import { href, readList, useParams, writeList } from "../../lib/route";
 import { runColor } from "../../lib/theme";
-import type { Run } from "../../lib/types";
+import type { MetricSummary, Run } from "../../lib/types";
 import { type Axis, ParallelCoordinates, ScatterPlot } from "./plots";
 
 const ChartsPanel = lazyModule(() => import("../../charts/ChartsPanel"));
 preload(ChartsPanel);
 const SHOWN_ROWS = 1000;
+/** Which value of each metric the table compares; min and max come from cairn's summaries. */
+type Aggregate = "latest" | "min" | "max";
+const AGGREGATES: Aggregate[] = ["latest", "min", "max"];
+/** Metric summaries read per run for min and max (keys beyond are left out). */
+const SUMMARY_LIMIT = 5000;
 
 function ValuesTable({
   title,
   runs,
   values,
   numeric,
+  controls,
 }: {
   title: string;
   runs: Run[];
   values: Map<string, (string | null)[]>;
   numeric: boolean;
+  controls?: ReactNode;
 }) {
   const [onlyDiff, setOnlyDiff] = useState(false);
   const [search, setSearch] = useState("");
@@ -40,6 +47,7 @@ function ValuesTable({
           {keys.length} · {keys.filter(differs).length} differ
         </span>
         <span className="spacer" />
+        {controls}
         <input
           type="search"
           placeholder="Filter"
@@ -234,6 +242,7 @@ export default function ComparePage() {
   const [params, setParams] = useParams();
   const runIds = readList(params, "runs");
   const tab = params.get("tab") ?? "table";
+  const agg: Aggregate = AGGREGATES.find((a) => a === params.get("agg")) ?? "latest";
   const queries = useQueries({
     queries: runIds.map((id) => ({
       queryKey: ["run", id],
@@ -245,9 +254,40 @@ export default function ComparePage() {
   const pending = queries.some((q) => q.isPending);
   // Tables are rebuilt when the set of runs (or their metrics) changes, not on every render.
   const paramsTable = useMemo(() => collect(runs, (r) => r.data.params ?? []), [runs.map((r) => r.info.run_id).join()]);
-  const metricsTable = useMemo(
-    () => collect(runs, (r) => (r.data.metrics ?? []).map((m) => ({ key: m.key, value: String(m.value) }))),
-    [runs.map((r) => `${r.info.run_id}:${r.data.metrics?.length}`).join()],
+  const summaries = useQueries({
+    queries: runIds.map((id) => ({
+      queryKey: ["run-metric-summaries", id],
+      queryFn: ({ signal }: { signal: AbortSignal }) => api.runMetrics(id, "", 0, SUMMARY_LIMIT, signal),
+      enabled: agg !== "latest",
+    })),
+  });
+  const metricsTable = useMemo(() => {
+    if (agg === "latest")
+      return collect(runs, (r) => (r.data.metrics ?? []).map((m) => ({ key: m.key, value: String(m.value) })));
+    const byRun = new Map(runIds.map((id, i) => [id, summaries[i]?.data?.metrics ?? []]));
+    return collect(runs, (r) =>
+      (byRun.get(r.info.run_id) ?? ([] as MetricSummary[]))
+        .filter((m) => m[agg] !== null)
+        .map((m) => ({ key: m.key, value: String(m[agg]) })),
+    );
+  }, [
+    agg,
+    runs.map((r) => `${r.info.run_id}:${r.data.metrics?.length}`).join(),
+    summaries.map((q) => q.dataUpdatedAt).join(),
+  ]);
+  const aggregateChoice = (
+    <label className="small">
+      Value{" "}
+      <select
+        aria-label="Metric value"
+        value={agg}
+        onChange={(e) => setParams({ agg: e.target.value === "latest" ? null : e.target.value })}
+      >
+        <option value="latest">latest</option>
+        <option value="min">min</option>
+        <option value="max">max</option>
+      </select>
+    </label>
   );
   const names = useMemo(
     () => new Map(runs.map((r) => [r.info.run_id, r.info.run_name])),
@@ -319,7 +359,7 @@ export default function ComparePage() {
       ) : (
         <div className="section" style={{ gap: 16 }}>
           <ValuesTable title="Parameters" runs={runs} values={paramsTable} numeric={false} />
-          <ValuesTable title="Metrics" runs={runs} values={metricsTable} numeric />
+          <ValuesTable title="Metrics" runs={runs} values={metricsTable} numeric controls={aggregateChoice} />
         </div>
       )}
     </div>
