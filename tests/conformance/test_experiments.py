@@ -103,6 +103,22 @@ def test_delete_and_restore_experiment_takes_its_runs_along(store: TrackingStore
     assert store.get_run(kept_deleted.info.run_id).info.lifecycle_stage == LifecycleStage.DELETED
 
 
+def test_a_run_deleted_in_the_same_millisecond_as_its_experiment_stays_deleted(
+    store: TrackingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clock is frozen (the stores of every backend run in this process): the run and
+    its experiment are deleted at the same millisecond, as a fast script does."""
+    monkeypatch.setattr("cairn.store.sql.store.now_ms", lambda: 1_700_000_000_000)
+    exp_id = store.create_experiment("same-millisecond")
+    deleted_first = store.create_run(exp_id, "u", 1).info.run_id
+    kept = store.create_run(exp_id, "u", 2).info.run_id
+    store.delete_run(deleted_first)
+    store.delete_experiment(exp_id)
+    store.restore_experiment(exp_id)
+    assert store.get_run(kept).info.lifecycle_stage == LifecycleStage.ACTIVE
+    assert store.get_run(deleted_first).info.lifecycle_stage == LifecycleStage.DELETED
+
+
 def test_default_experiment_cannot_be_deleted(store: TrackingStore) -> None:
     with pytest.raises(InvalidParameter, match="Default"):
         store.delete_experiment("0")

@@ -388,14 +388,22 @@ class SqlTrackingStore(TrackingStore):
             raise InvalidParameter("The Default experiment (id 0) cannot be deleted")
 
         def change(conn: Connection, row: Row[Any]) -> None:
-            now = now_ms()
+            # Runs deleted together with their experiment carry its deletion time, so that
+            # restoring the experiment restores exactly these runs. That time must differ from
+            # the deletion time of every run deleted before (one deleted in the same
+            # millisecond, or before the clock stepped back, would come back too).
+            latest_deleted_run = conn.execute(
+                select(func.max(runs.c.deleted_time)).where(
+                    runs.c.experiment_id == row.id,
+                    runs.c.lifecycle_stage == LifecycleStage.DELETED,
+                )
+            ).scalar()
+            now = max(now_ms(), (latest_deleted_run or 0) + 1)
             conn.execute(
                 update(experiments)
                 .where(experiments.c.id == row.id)
                 .values(lifecycle_stage=LifecycleStage.DELETED, deleted_time=now)
             )
-            # Runs deleted together with their experiment carry its deletion time, so that
-            # restoring the experiment restores exactly these runs.
             conn.execute(
                 update(runs)
                 .where(
