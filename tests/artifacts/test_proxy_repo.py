@@ -34,6 +34,7 @@ from cairn.errors import (
 )
 from cairn.server import ServerSettings, create_app
 from cairn.server.routes.artifacts import STAGING
+from tests._stores import close_stores_opened_since
 from tests.server.test_artifact_proxy import RecordingRepository, running_uvicorn
 
 ROOT = "mlflow-artifacts:/1/run/artifacts"
@@ -271,12 +272,7 @@ def rest_client(
     monkeypatch.setenv("CAIRN_SPOOL_DIR", str(tmp_path / "spool"))
     before = set(registry._stores)
     yield cairn.Client(tracking_uri=server[0])
-    for uri in set(registry._stores) - before:
-        store = registry._stores.pop(uri)
-        writer = registry._writers.pop(id(store), None)
-        if writer is not None:
-            writer.close(timeout=10)
-        store.close()
+    close_stores_opened_since(before)
 
 
 def test_cairn_client_artifacts_go_through_the_tracking_servers_proxy(

@@ -3,7 +3,6 @@ which runs ``cairn --tracking-uri <folder> ...`` in-process with click's CliRunn
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import cairn
 from cairn import _fluent
 from cairn.entities import Run
 from cairn.store import registry
+from tests._stores import close_stores_opened_since
 from tests.cli._cli_support import Cli
 
 
@@ -27,13 +27,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(_fluent, "_tracking_uri", None)
     stores_before = set(registry._stores)
     yield
-    for uri in set(registry._stores) - stores_before:
-        store = registry._stores.pop(uri)
-        writer = registry._writers.pop(id(store), None)
-        if writer is not None:
-            with contextlib.suppress(Exception):
-                writer.close(timeout=10)
-        store.close()
+    close_stores_opened_since(stores_before)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import cairn
 from cairn import _fluent
 from cairn.errors import CairnError
 from cairn.store import registry
+from tests._stores import close_stores_opened_since
 
 
 def _reset_fluent_state() -> None:
@@ -49,13 +50,7 @@ def mlruns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     finally:
         _reset_fluent_state()
         # Close what this test opened, so later tests neither flush nor inherit its writers.
-        for uri in set(registry._stores) - stores_before:
-            store = registry._stores.pop(uri)
-            writer = registry._writers.pop(id(store), None)
-            if writer is not None:
-                with contextlib.suppress(Exception):
-                    writer.close(timeout=10)
-            store.close()
+        close_stores_opened_since(stores_before)
 
 
 @pytest.fixture

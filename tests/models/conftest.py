@@ -24,6 +24,7 @@ import cairn
 from cairn import _fluent
 from cairn.errors import CairnError
 from cairn.store import registry
+from tests._stores import close_stores_opened_since
 
 #: Warnings third-party code raises here; cairn's own stay errors.
 THIRD_PARTY_WARNINGS = (
@@ -87,13 +88,7 @@ def mlruns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
             cairn.flush()
     finally:
         _reset_fluent_state()
-        for uri in set(registry._stores) - before:
-            store = registry._stores.pop(uri)
-            writer = registry._writers.pop(id(store), None)
-            if writer is not None:
-                with contextlib.suppress(Exception):
-                    writer.close(timeout=10)
-            store.close()
+        close_stores_opened_since(before)
 
 
 @pytest.fixture(scope="session")

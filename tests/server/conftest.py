@@ -27,6 +27,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests._stores import close_stores_opened_since
+
 # Read by mlflow when it is imported (telemetry starts then), so set before any test module
 # of this folder imports it.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -227,13 +229,7 @@ def cairn_reader(server: Server) -> Iterator[object]:
     before = set(registry._stores)
     client = cairn.Client(tracking_uri=server.backend)
     yield client
-    for uri in set(registry._stores) - before:
-        store = registry._stores.pop(uri)
-        writer = registry._writers.pop(id(store), None)
-        if writer is not None:
-            with contextlib.suppress(Exception):
-                writer.close(timeout=10)
-        store.close()
+    close_stores_opened_since(before)
 
 
 @pytest.fixture

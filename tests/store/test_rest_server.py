@@ -26,6 +26,7 @@ from cairn._http import USER_AGENT
 from cairn.errors import AsyncLoggingError, TrackingServerUnavailable
 from cairn.store import registry
 from cairn.store.rest import RestTrackingStore
+from tests._stores import close_stores_opened_since
 
 pytestmark = pytest.mark.server
 
@@ -92,13 +93,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, s
     _fluent._client_instance = None
     _fluent._run_stack.set(())
     _fluent._open_runs.clear()
-    for uri in set(registry._stores) - stores_before:
-        store = registry._stores.pop(uri)
-        writer = registry._writers.pop(id(store), None)
-        if writer is not None:
-            with contextlib.suppress(Exception):
-                writer.close(timeout=10)
-        store.close()
+    close_stores_opened_since(stores_before)
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ land in ``tests/ui/screenshots/`` for people to look at.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests._stores import close_stores_opened_since
 from tests.server.conftest import Server, running_server
 from tests.ui.seed import Seeded, seed
 
@@ -50,13 +50,7 @@ def seeded(ui_server: Server) -> Iterator[Seeded]:
 
     before = set(registry._stores)
     yield seed(ui_server.url)
-    for uri in set(registry._stores) - before:
-        store = registry._stores.pop(uri)
-        writer = registry._writers.pop(id(store), None)
-        if writer is not None:
-            with contextlib.suppress(Exception):
-                writer.close(timeout=10)
-        store.close()
+    close_stores_opened_since(before)
 
 
 @pytest.fixture(scope="session")
