@@ -699,7 +699,7 @@ class SqlTrackingStore(TrackingStore):
                 run_points = self._without_points_already_stored(conn, pk, points, metrics)
                 lm.insert_model_points(conn, run_id, model_points)
             if run_points:
-                writes.insert_metric_points(conn, self._keys, fresh, run_points)
+                writes.insert_metric_points(conn, self._keys, fresh, run_points, {run_id: pk})
 
         self._write(work)
 

@@ -147,8 +147,11 @@ def insert_metric_points(
     key_cache: KeyCache,
     fresh: dict[str, int],
     points: Sequence[MetricPoint],
+    run_pks: dict[str, int] | None = None,
 ) -> None:
-    """Append validated points (possibly of several runs and keys) and update summaries."""
+    """Append validated points (possibly of several runs and keys) and update summaries.
+    ``run_pks``: the internal ids of the points' runs, when the caller has already checked
+    that they are writable (saves reading them again)."""
     series: dict[tuple[str, str], list[MetricPoint]] = {}
     for point in points:
         group = series.get((point[0], point[1]))
@@ -156,7 +159,8 @@ def insert_metric_points(
             series[(point[0], point[1])] = [point]
         else:
             group.append(point)
-    run_pks = writable_run_pks(conn, {run_id for run_id, _ in series})
+    if run_pks is None:
+        run_pks = writable_run_pks(conn, {run_id for run_id, _ in series})
     key_ids = key_cache.ids_for_write(conn, {key for _, key in series}, fresh)
     batches = [
         _SeriesBatch.of(run_pks[run_id], key_ids[key], group)
