@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -91,6 +92,43 @@ def test_lightgbm_booster_is_native_and_mlflow_reads_it(tmp_path: Path, iris: An
     ours = cairn.pyfunc.load_model(tmp_path / "b").predict(X)
     np.testing.assert_array_equal(ours, booster.predict(X))
     np.testing.assert_array_equal(ours, mlflow.pyfunc.load_model(str(tmp_path / "b")).predict(X))
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda text: text[: len(text) // 2], "runs past the end"),
+        (lambda text: text.replace("\nleft_child=", "Zleft_child=", 1), "malformed line"),
+        (lambda text: text.replace("\nleft_child=", "\nleft_chilx=", 1), "has no left_child"),
+        (lambda text: "", "does not start with"),
+    ],
+    ids=["truncated", "stray-byte", "missing-field", "empty"],
+)
+def test_a_damaged_lightgbm_file_is_an_error_not_a_crash(
+    tmp_path: Path, iris: Any, damage: Any, reason: str
+) -> None:
+    import lightgbm as lgb
+
+    X, y = iris
+    params = {"objective": "multiclass", "num_class": 3, "verbose": -1}
+    booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=5)
+    cairn.lightgbm.save_model(booster, tmp_path / "b")
+    data = tmp_path / "b" / "model.lgb"
+    data.write_text(damage(data.read_text()))
+    # In a child process: unchecked, LightGBM ends the process on these files (std::terminate),
+    # which would take the test run down with it.
+    script = (
+        "import sys, cairn.pyfunc\n"
+        "from cairn.models.errors import ModelFormatError\n"
+        "try:\n"
+        f"    cairn.pyfunc.load_model({str(tmp_path / 'b')!r})\n"
+        "except ModelFormatError as err:\n"
+        "    print(err)\n"
+    )
+    child = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert child.returncode == 0, child.stderr
+    assert "Cannot read the LightGBM model" in child.stdout
+    assert reason in child.stdout
 
 
 def test_lightgbm_sklearn_api_uses_skops_and_the_trust_rules(tmp_path: Path, iris: Any) -> None:

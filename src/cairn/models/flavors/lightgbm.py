@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from cairn.models.errors import ModelFormatError
 from cairn.models.flavors import _common
+from cairn.models.flavors._lgb_check import check_model_text
 from cairn.models.mlmodel import Model
 
 if TYPE_CHECKING:
@@ -169,10 +170,7 @@ def _load(loaded: LoadedModel) -> Any:
     data = loaded.path / str(conf.get("data", "model.lgb"))
     what = f"the LightGBM model {str(data)!r}"
     if conf.get("model_class", BOOSTER) == BOOSTER:
-        try:
-            return lgb.Booster(model_file=str(data))
-        except lgb.basic.LightGBMError as err:
-            raise ModelFormatError(f"Cannot read {what}: it is corrupted ({err})") from None
+        return _load_booster(lgb, data, what)
     fmt = str(conf.get("serialization_format", "cloudpickle"))
     if fmt == "skops":
         return loaded.policy.load_skops(data, what)
@@ -180,6 +178,24 @@ def _load(loaded: LoadedModel) -> Any:
     from cairn.models.flavors.sklearn import load_pickle
 
     return load_pickle(data, fmt == "cloudpickle")
+
+
+def _load_booster(lgb: Any, data: Path, what: str) -> Any:
+    """A Booster from a text model, checked first: LightGBM aborts the process on some
+    malformed trees instead of raising (see :mod:`._lgb_check`)."""
+    try:
+        text = data.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ModelFormatError(f"Cannot read {what}: the file is missing") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ModelFormatError(
+            f"Cannot read {what}: it is not a LightGBM text model ({err})"
+        ) from None
+    try:
+        check_model_text(text)
+        return lgb.Booster(model_str=text)
+    except (ValueError, lgb.basic.LightGBMError) as err:
+        raise ModelFormatError(f"Cannot read {what}: it is corrupted ({err})") from None
 
 
 class _Wrapper:
