@@ -129,6 +129,16 @@ def test_params_reach_the_model(tmp_path: Path) -> None:
         assert bad.status_code == 400 and "'scale'" in bad.json()["message"]
 
 
+COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+
+
+def _split(data: list[Any], columns: list[str] = COLUMNS, index: list[int] | None = None) -> str:
+    table: dict[str, Any] = {"columns": columns, "data": data}
+    if index is not None:
+        table["index"] = index
+    return json.dumps({"dataframe_split": table})
+
+
 BAD_BODIES = [
     ("{not json", "not valid JSON"),
     ("[1, 2]", "must be a JSON object"),
@@ -146,6 +156,13 @@ BAD_BODIES = [
         "Column 'sepal_length' must hold double",
     ),
     ('{"inputs": {"sepal_length": [1]}, "params": [1]}', "'params' must be a JSON object"),
+    # In signature order the split table takes a faster path; it refuses the same values.
+    (_split([["5.1", "3.5", "1.4", "0.2"]]), "must hold double values, as the model's signature"),
+    (_split([[True, False, True, False]]), "it holds bool values such as True"),
+    (_split([[5.1, 3.5, 1.4, True]]), "Column 'petal_width' must hold double"),
+    (_split([[5.1, 3.5, 1.4, 0.2], [6.7]]), "Row 1 of 'dataframe_split.data' has 1 value, but"),
+    (_split([[5.1, 3.5, 1.4, 0.2]], index=[0, 1, 2]), "must hold one label per row: 1 rows"),
+    (_split([[5.1, 3.5, 1.4, 0.2]], columns=COLUMNS[:3] + COLUMNS[:1]), "more than once"),
 ]
 
 

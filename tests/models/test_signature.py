@@ -4,6 +4,8 @@ refuses clearly."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from typing import Any
 
 import numpy as np
@@ -183,3 +185,126 @@ def test_list_params_and_datetimes() -> None:
 def test_params_without_a_params_schema_are_ignored(caplog: pytest.LogCaptureFixture) -> None:
     assert enforce_params({"x": 1}, None) == {}
     assert "declares no params" in caplog.text
+
+
+def test_a_column_given_twice_is_named() -> None:
+    schema = Schema([ColSpec("double", "x")])
+    twice = pd.concat([pd.DataFrame({"x": [1.0]}), pd.DataFrame({"x": [2.0]})], axis=1)
+    with pytest.raises(InvalidModelInput, match=r"column\(s\) \['x'\] more than once"):
+        enforce_schema(twice, schema)
+
+
+def test_an_optional_column_left_empty_is_accepted_but_a_required_one_is_not() -> None:
+    schema = Schema([ColSpec("double", "x"), ColSpec("double", "opt", required=False)])
+    out = enforce_schema(pd.DataFrame({"x": [1.0], "opt": [None]}), schema)
+    assert out["opt"].dtype == np.float64 and out["opt"].isna().all()
+    with pytest.raises(InvalidModelInput, match="declares long"):
+        enforce_schema(pd.DataFrame({"x": [None]}), Schema([ColSpec("long", "x")]))
+
+
+def test_datetime_param_defaults_are_datetimes_and_written_back_as_text() -> None:
+    spec = ParamSpec("when", "datetime", "2020-01-01T00:00:00")
+    assert spec.default == dt.datetime(2020, 1, 1)
+    assert spec.to_dict()["default"] == "2020-01-01T00:00:00"
+    assert ParamSpec.from_dict(spec.to_dict()) == spec
+    given = enforce_params({}, ParamSchema([spec]))
+    assert given == {"when": dt.datetime(2020, 1, 1)}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("names", "string", None, (-1,)), "the default None is not a list of string"),
+        (("n", "long", "x"), "the default 'x' is not of type long"),
+        (("b", "boolean", 1), "the default 1 is not of type boolean"),
+        (("l", "string", ["a", 3], (-1,)), "expected string, got int 3"),
+    ],
+)
+def test_a_param_default_that_breaks_its_type_is_refused(args: Any, message: str) -> None:
+    with pytest.raises(ModelFormatError, match=message):
+        ParamSpec(*args)
+
+
+# -- request payloads (the scoring server's conversions) ---------------------------------------
+
+
+def _parse(body: dict[str, Any], schema: Schema) -> Any:
+    from cairn.models.payloads import parse_json
+
+    return parse_json(json.dumps(body), schema)[0]
+
+
+@pytest.mark.parametrize(
+    ("schema", "body", "message"),
+    [
+        (
+            Schema([ColSpec("float", "a")]),
+            {"dataframe_records": [{"a": 1e300}]},
+            "values too large for float, such as 1e+300",
+        ),
+        (
+            Schema([ColSpec("float", "a"), ColSpec("float", "b")]),
+            {"dataframe_split": {"columns": ["a", "b"], "data": [[1e300, 1.0]]}},
+            "Column 'a' must hold float",
+        ),
+        (
+            Schema([ColSpec("integer", "a")]),
+            {"dataframe_records": [{"a": 2**40}]},
+            "such as 1099511627776",
+        ),
+        (
+            Schema([ColSpec("boolean", "b")]),
+            {"dataframe_records": [{"b": 1}]},
+            "must hold boolean values, as the model's signature declares; it holds int64 "
+            "values such as 1",
+        ),
+        (
+            Schema([ColSpec("datetime", "t")]),
+            {"dataframe_records": [{"t": 1600000000}]},
+            "must hold datetimes as text",
+        ),
+        (
+            Schema([TensorSpec(np.dtype("float32"), (-1, 2))]),
+            {"inputs": [[1, 2], [3, True]]},
+            "it holds booleans, which cannot become float32",
+        ),
+        (
+            Schema([TensorSpec(np.dtype("float32"), (-1, 2))]),
+            {"inputs": [["1", "2"]]},
+            "it holds text",
+        ),
+        (
+            Schema([TensorSpec(np.dtype("int64"), (-1, 2))]),
+            {"inputs": [[1.5, 2]]},
+            "cannot become int64 without changing a value",
+        ),
+    ],
+    ids=[
+        "float-overflow",
+        "float-overflow-fast-path",
+        "int-range",
+        "bool-from-int",
+        "datetime-from-int",
+        "tensor-bool",
+        "tensor-text",
+        "tensor-fraction",
+    ],
+)
+def test_payload_values_that_would_change_are_refused(
+    schema: Schema, body: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InvalidModelInput, match=re.escape(message)):
+        _parse(body, schema)
+
+
+def test_payload_numbers_convert_when_nothing_changes() -> None:
+    floats = _parse(
+        {"inputs": [[1, 2], [3, 4]]}, Schema([TensorSpec(np.dtype("float32"), (-1, 2))])
+    )
+    assert floats.dtype == np.float32 and floats.tolist() == [[1, 2], [3, 4]]
+    ints = _parse({"inputs": [[1.0, 2.0]]}, Schema([TensorSpec(np.dtype("int64"), (-1, 2))]))
+    assert ints.dtype == np.int64
+    frame = _parse(
+        {"dataframe_records": [{"t": "2024-01-31T12:00:00"}]}, Schema([ColSpec("datetime", "t")])
+    )
+    assert frame["t"].iloc[0] == pd.Timestamp("2024-01-31T12:00:00")

@@ -45,7 +45,7 @@ from cairn.models.schema import (
     TensorSpec,
 )
 
-__all__ = ["enforce_params", "enforce_schema"]
+__all__ = ["enforce_param", "enforce_params", "enforce_schema"]
 
 log = logging.getLogger("cairn.models")
 
@@ -107,7 +107,7 @@ def enforce_params(params: Mapping[str, Any] | None, schema: ParamSchema | None)
             result[spec.name] = spec.default
             continue
         try:
-            result[spec.name] = _enforce_param(given[spec.name], spec)
+            result[spec.name] = enforce_param(given[spec.name], spec)
         except (InvalidModelInput, TypeError, ValueError) as err:
             errors.append(f"{spec.name!r}: {err}")
     if errors:
@@ -153,6 +153,9 @@ def _enforce_named_columns(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     specs = [s for s in schema.inputs if isinstance(s, ColSpec)]
     if _already_conforms(frame, specs):
         return frame
+    if frame.columns.has_duplicates:
+        twice = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise InvalidModelInput(f"The input has the column(s) {twice} more than once")
     present = set(frame.columns)
     missing = [s.name for s in specs if s.required and s.name not in present]
     if missing:
@@ -199,6 +202,10 @@ def _already_conforms(frame: pd.DataFrame, specs: list[ColSpec]) -> bool:
 def _enforce_column(name: str, values: pd.Series, spec: ColSpec) -> pd.Series:
     dtype = spec.type
     if isinstance(dtype, DataType):
+        if not spec.required and values.dtype == object and values.isna().all():
+            # An optional column left empty: floats say so with NaN; other types keep None.
+            floats = dtype in (DataType.float, DataType.double)
+            return values.astype(dtype.to_numpy()) if floats else values
         return _enforce_datatype(name, values, dtype)
     if isinstance(dtype, AnyType):
         return values
@@ -430,7 +437,12 @@ _PARAM_CONVERSIONS = {
 }
 
 
-def _enforce_param(value: Any, spec: ParamSpec) -> Any:
+def enforce_param(value: Any, spec: ParamSpec) -> Any:
+    """``value`` as ``spec`` declares it (a datetime from ISO text, a float from an int).
+
+    Raises:
+        InvalidModelInput: a value of the wrong type or shape.
+    """
     if spec.shape == (-1,):
         if not isinstance(value, list | tuple | np.ndarray) or np.ndim(value) != 1:
             raise InvalidModelInput(f"expected a 1-D list, got {value!r}")

@@ -123,6 +123,7 @@ def frame_from_split(payload: Any, schema: Schema | None) -> pd.DataFrame:
         raise InvalidModelInput(
             f"'dataframe_split.data' must be a list of rows, got {_describe(data)}"
         )
+    _check_split_shape(data, columns, payload.get("index"))
     fast = _fast_numeric_frame(data, columns, payload.get("index"), schema)
     if fast is not None:
         return fast
@@ -131,6 +132,38 @@ def frame_from_split(payload: Any, schema: Schema | None) -> pd.DataFrame:
     except (ValueError, TypeError) as err:
         raise InvalidModelInput(f"'dataframe_split' does not form a table: {err}") from None
     return cast_frame(frame, schema)
+
+
+def _check_split_shape(data: list[Any], columns: Any, index: Any) -> None:
+    """Refuse a ``split`` table pandas would quietly reshape: short rows padded with NaN, one
+    row repeated along a longer index, or two columns of the same name."""
+    if columns is not None:
+        if not isinstance(columns, list):
+            raise InvalidModelInput(
+                f"'dataframe_split.columns' must be a list of names, got {_describe(columns)}"
+            )
+        if len(set(map(str, columns))) != len(columns):
+            twice = sorted({str(c) for c in columns if list(map(str, columns)).count(str(c)) > 1})
+            raise InvalidModelInput(f"'dataframe_split.columns' names {twice} more than once")
+    if all(isinstance(row, list) for row in data):
+        width = len(columns) if columns is not None else len(data[0]) if data else 0
+        for number, row in enumerate(data):
+            if len(row) != width:
+                raise InvalidModelInput(
+                    f"Row {number} of 'dataframe_split.data' has {_count(len(row), 'value')}, "
+                    f"but the table has {_count(width, 'column')}"
+                )
+    elif any(isinstance(row, list) for row in data) or (columns is not None and len(columns) != 1):
+        raise InvalidModelInput(
+            "'dataframe_split.data' must be a list of rows (lists), or of single values for a "
+            "table of one column"
+        )
+    if index is not None and (not isinstance(index, list) or len(index) != len(data)):
+        count = len(index) if isinstance(index, list) else _describe(index)
+        raise InvalidModelInput(
+            f"'dataframe_split.index' must hold one label per row: {len(data)} rows, "
+            f"index of {count}"
+        )
 
 
 def frame_from_records(payload: Any, schema: Schema | None) -> pd.DataFrame:
@@ -258,6 +291,12 @@ def _cast_column(name: str, col: pd.Series, t: DataType) -> pd.Series:
         except (ValueError, TypeError) as err:
             raise InvalidModelInput(f"Column {name!r} must hold base64 text: {err}") from None
     if t is DataType.datetime:
+        if col.dtype.kind in "iufb":
+            # pandas would read 1600000000 as nanoseconds after 1970: ask for text instead.
+            raise InvalidModelInput(
+                f"Column {name!r} must hold datetimes as text (ISO 8601, such as "
+                f"'2024-01-31T12:00:00'); it holds {col.dtype} values such as {col.tolist()[0]!r}."
+            )
         try:
             return pd.to_datetime(col).astype("datetime64[ns]")
         except (ValueError, TypeError) as err:
@@ -283,8 +322,14 @@ def _cast_column(name: str, col: pd.Series, t: DataType) -> pd.Series:
             and np.abs(values).max() > _EXACT_INT[target.itemsize]
         ):
             raise _not_convertible(name, col, t)
-        # JSON numbers arrive as float64, so narrowing them to a float32 column is expected.
-        return col.astype(target)
+        narrowed = _narrow_floats(values, target)
+        if narrowed is None:
+            too_large = _first_overflow(values, target)
+            raise InvalidModelInput(
+                f"Column {name!r} must hold {t.name} values, as the model's signature declares; "
+                f"it holds values too large for {t.name}, such as {too_large}."
+            )
+        return pd.Series(narrowed, index=col.index, name=col.name)
     if col.dtype.kind == "f" and (
         np.isnan(values).any() or not np.array_equal(values, np.trunc(values))
     ):
@@ -303,19 +348,32 @@ def _is_bool_or_none(value: Any) -> bool:
 
 
 def _not_convertible(name: str, col: pd.Series, t: DataType) -> InvalidModelInput:
-    sample = next((v for v in col.tolist() if not _fits(v, t)), None)
+    misfits = [v for v in col.tolist() if not _fits(v, t)][:1]
+    example = f" such as {misfits[0]!r}" if misfits else ""
     return InvalidModelInput(
         f"Column {name!r} must hold {t.name} values, as the model's signature declares; "
-        f"it holds {col.dtype} values such as {sample!r}."
+        f"it holds {col.dtype} values{example}."
     )
 
 
 def _fits(value: Any, t: DataType) -> bool:
     if value is None:
         return True
+    if t is DataType.boolean:
+        return isinstance(value, bool | np.bool_)
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
+        return False
     if t in _FLOAT_TYPES:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    return isinstance(value, int) and not isinstance(value, bool)
+        return True
+    if isinstance(value, float | np.floating) and not float(value).is_integer():
+        return False
+    info = np.iinfo(t.to_numpy())
+    return bool(info.min <= value <= info.max)
+
+
+def _first_overflow(values: np.ndarray[Any, Any], target: np.dtype[Any]) -> Any:
+    limit = float(np.finfo(target).max)
+    return next(v for v in values.tolist() if abs(v) > limit and np.isfinite(v))
 
 
 def _fast_numeric_frame(
@@ -333,6 +391,8 @@ def _fast_numeric_frame(
         return None
     specs = [s for s in schema.inputs if isinstance(s, ColSpec)]
     if not all(s.type in _NUMERIC for s in specs) or len(set(map(str, columns))) != len(columns):
+        return None
+    if _holds_bool_nested(data):  # numpy would read True as 1.0; the general path refuses it
         return None
     if columns == [s.name for s in specs] and len({s.type for s in specs}) == 1:
         uniform: pd.DataFrame | None = _uniform_frame(data, columns, specs[0].type.to_numpy())
@@ -361,21 +421,20 @@ def _fast_numeric_frame(
 
 
 def _uniform_frame(data: list[Any], columns: list[Any], target: np.dtype[Any]) -> Any:
-    """One 2-D block when every column has the same numeric type: the cheapest frame."""
+    """One 2-D block when every column has the same numeric type: the cheapest frame.
+
+    The array is built without a dtype so that text ("5.1") is seen as text, not parsed.
+    """
     try:
-        array = np.array(data) if target.kind in "iu" else np.array(data, dtype=target)
+        array = np.array(data)
     except (ValueError, TypeError):
         return None
     if array.ndim != 2 or array.shape[1] != len(columns):
         return None
-    if target.kind in "iu":
-        converted = _cast_numeric(array.ravel(), target)
-        if converted is None:
-            return None
-        array = converted.reshape(array.shape)
-    elif array.dtype != target:
+    converted = _cast_numeric(array.ravel(), target)
+    if converted is None:
         return None
-    return pd.DataFrame(array, columns=columns, copy=False)
+    return pd.DataFrame(converted.reshape(array.shape), columns=columns, copy=False)
 
 
 def _cast_numeric(array: np.ndarray[Any, Any], target: np.dtype[Any]) -> Any:
@@ -388,21 +447,73 @@ def _cast_numeric(array: np.ndarray[Any, Any], target: np.dtype[Any]) -> Any:
     if target.kind == "f":
         if kind in "iu" and np.abs(array).max() > _EXACT_INT[target.itemsize]:
             return None
-        return array.astype(target)
+        return _narrow_floats(array, target)
     if kind == "f" and (np.isnan(array).any() or not np.array_equal(array, np.trunc(array))):
         return None
     converted = array.astype(target)
     return converted if np.array_equal(converted, array) else None
 
 
+def _narrow_floats(array: np.ndarray[Any, Any], target: np.dtype[Any]) -> Any:
+    """``array`` as floats of ``target``, or None when a finite value would become infinite
+    (1e300 does not fit a float32). Rounding to the narrower type is expected: JSON numbers
+    arrive as float64."""
+    with np.errstate(over="ignore"):
+        converted = array.astype(target)
+    if target.itemsize < array.dtype.itemsize and (np.isinf(converted) & np.isfinite(array)).any():
+        return None
+    return converted
+
+
 def _array(value: Any, spec: TensorSpec | None, name: str) -> Any:
+    """``value`` as an array of the tensor's type. Numbers convert when no value changes
+    (floats may round to a narrower float); text, booleans and numbers never convert into
+    one another, as numpy alone would do."""
     try:
-        if spec is None:
-            return np.array(value)
-        return np.array(value, dtype=spec.type)
+        array = np.array(value)
     except (ValueError, TypeError) as err:
         want = f" of {spec.type}" if spec is not None else ""
         raise InvalidModelInput(f"'{name}' is not a uniform array{want}: {err}") from None
+    if spec is None or array.dtype == spec.type:
+        return array
+    target = np.dtype(spec.type)
+    if target.kind in "iuf" and array.dtype.kind in "iuf" and not _holds_bool_nested(value):
+        converted = _cast_numeric(array.ravel(), target) if array.size else array.astype(target)
+        if converted is not None:
+            return converted.reshape(array.shape)
+    elif (target.kind in "US" and array.dtype.kind in "US") or target.kind == "O":
+        return array.astype(target)
+    elif target.kind == "b" and array.dtype.kind == "b":
+        return array
+    raise InvalidModelInput(
+        f"'{name}' must be an array of {target}, as the model's signature declares; it holds "
+        f"{_kind_name(array, value)}, which cannot become {target} without changing a value"
+    )
+
+
+def _holds_bool_nested(value: Any) -> bool:
+    """Whether nested lists hold a JSON boolean anywhere (numpy would count True as 1)."""
+    if not isinstance(value, list):
+        return value is True or value is False
+    kinds = set(map(type, value))  # per list rather than per value: 20x faster on tensors
+    if bool in kinds:
+        return True
+    return list in kinds and any(_holds_bool_nested(item) for item in value if type(item) is list)
+
+
+def _kind_name(array: np.ndarray[Any, Any], value: Any) -> str:
+    if _holds_bool_nested(value):
+        return "booleans"
+    return {"U": "text", "S": "bytes", "O": "mixed values", "b": "booleans"}.get(
+        array.dtype.kind, f"{array.dtype} values"
+    )
+
+
+def _count(number: int, noun: str) -> str:
+    """>>> _count(1, "value"), _count(3, "column")
+    ('1 value', '3 columns')
+    """
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _describe(value: Any) -> str:

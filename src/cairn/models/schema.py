@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from cairn.models.errors import ModelFormatError
+from cairn.models.errors import InvalidModelInput, ModelFormatError
 
 __all__ = [
     "AnyType",
@@ -415,6 +415,25 @@ class ParamSpec:
         self.shape = tuple(shape) if shape is not None else None
         if self.shape not in (None, (-1,)):
             raise ModelFormatError(f"Param {name!r}: shape must be None or (-1,), not {shape}")
+        self.default = self._checked_default()
+
+    def _checked_default(self) -> Any:
+        """The default as the declared type holds it (datetimes from ISO text, as MLmodel
+        files keep them); a default that does not fit is refused here, so that no model is
+        saved with a params schema MLflow (or cairn) would refuse to load."""
+        from cairn.models.enforce import enforce_param  # enforce builds on this module
+
+        if self.default is None and self.shape is None:
+            return None
+        try:
+            return enforce_param(self.default, self)
+        except (InvalidModelInput, TypeError, ValueError) as err:
+            reason = err.message if isinstance(err, InvalidModelInput) else str(err)
+            name = getattr(self.dtype, "name", repr(self.dtype))
+            kind = f"a list of {name}" if self.shape else f"of type {name}"
+            raise ModelFormatError(
+                f"Param {self.name!r}: the default {self.default!r} is not {kind} ({reason})"
+            ) from None
 
     def to_dict(self) -> dict[str, Any]:
         default = self.default
