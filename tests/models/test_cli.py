@@ -36,6 +36,13 @@ def _cli(*args: str, tracking_uri: str) -> Result:
 
 
 @pytest.fixture
+def model_dir(tmp_path: Path, iris: Any, logistic: Any) -> Path:
+    X, _ = iris
+    cairn.sklearn.save_model(logistic, tmp_path / "logistic", input_example=X.head(2))
+    return tmp_path / "logistic"
+
+
+@pytest.fixture
 def forest_dir(tmp_path: Path, iris: Any, forest: Any) -> Path:
     X, _ = iris
     cairn.sklearn.save_model(forest, tmp_path / "forest", input_example=X.head(2))
@@ -123,6 +130,51 @@ def test_predict_with_a_missing_input_file_fails_clearly(
         tracking_uri=str(mlruns),
     )
     assert result.exit_code == 1 and "does not exist" in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"sepal_length,sepal_width\n\xff\xfe,1\n", "The CSV body is not UTF-8 text"),
+        (
+            b"sepal_length,sepal_width,petal_length,petal_width\n",
+            "The model failed on this input; check that it matches",
+        ),
+    ],
+    ids=["not-utf8", "no-rows"],
+)
+def test_predict_input_the_model_cannot_take_is_a_one_line_error(
+    tmp_path: Path, mlruns: Path, model_dir: Path, content: bytes, message: str
+) -> None:
+    (tmp_path / "rows.csv").write_bytes(content)
+    result = _cli(
+        "models",
+        "predict",
+        "-m",
+        str(model_dir),
+        "-i",
+        str(tmp_path / "rows.csv"),
+        tracking_uri=str(mlruns),
+    )
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_predict_dash_means_the_standard_streams(
+    tmp_path: Path, mlruns: Path, model_dir: Path, iris: Any, logistic: Any
+) -> None:
+    from cairn.cli import main
+
+    X, _ = iris
+    result = CliRunner().invoke(
+        main,
+        ["models", "predict", "-m", str(model_dir), "-i", "-", "-o", "-", "-t", "csv"],
+        input=X.head(3).to_csv(index=False),
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"predictions": logistic.predict(X.head(3)).tolist()}
+    assert not Path("-").exists()
 
 
 def test_env_prints_the_pip_requirements(mlruns: Path, forest_dir: Path) -> None:

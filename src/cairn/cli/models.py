@@ -267,14 +267,14 @@ def serve(
     "--input-path",
     default=None,
     metavar="FILE",
-    help="Rows to score: .json (a scoring request body), .csv or .parquet. Default: stdin.",
+    help="Rows to score: .json (a scoring request body), .csv or .parquet; - or nothing for stdin.",
 )
 @click.option(
     "-o",
     "--output-path",
     default=None,
     metavar="FILE",
-    help="Where predictions go: .json, .csv or .parquet. Default: JSON on stdout.",
+    help="Where predictions go: .json, .csv or .parquet; - or nothing for stdout (JSON).",
 )
 @click.option(
     "-t",
@@ -307,6 +307,8 @@ def predict(
     from cairn.models.predict import predict_file
     from cairn.models.pyfunc import load_opened
 
+    input_path = None if input_path == "-" else input_path  # "-": the standard streams
+    output_path = None if output_path == "-" else output_path
     options = _options(allow_pickle, allow_code, trusted_types, expected_digest)
     loaded = _open(ctx, model_uri, options)
     if env_manager == "virtualenv":

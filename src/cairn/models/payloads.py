@@ -236,7 +236,10 @@ def parse_inputs(payload: Any, schema: Schema | None) -> Any:
 
 def parse_csv(body: bytes | str, schema: Schema | None) -> pd.DataFrame:
     """A DataFrame from CSV text with a header row."""
-    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+    except UnicodeDecodeError as err:
+        raise InvalidModelInput(f"The CSV body is not UTF-8 text: {err}") from None
     dtypes: dict[Any, Any] = {}
     if schema is not None and schema.has_input_names() and not schema.is_tensor_spec():
         # Text columns stay text ("007" is not 7); the rest is converted after parsing.

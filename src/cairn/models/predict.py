@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cairn.errors import InvalidParameter
+from cairn.errors import CairnError, InvalidParameter
+from cairn.models.errors import InvalidModelInput
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,14 +58,24 @@ def read_input(
         raw = sys.stdin.buffer.read()
     else:
         source = Path(path)
+        if source.is_dir():
+            raise InvalidParameter(f"Input {str(source)!r} is a folder; give a file")
         if not source.is_file():
             raise InvalidParameter(f"Input file {str(source)!r} does not exist")
         raw = source.read_bytes()
-    if fmt == "json":
-        return payloads.parse_json(raw, schema)
-    if fmt == "csv":
-        return payloads.parse_csv(raw, schema), None
-    return payloads.parse_parquet(raw, schema), None
+    where = "stdin" if path is None else repr(str(path))
+    try:
+        if fmt == "json":
+            return payloads.parse_json(raw, schema)
+        if fmt == "csv":
+            return payloads.parse_csv(raw, schema), None
+        return payloads.parse_parquet(raw, schema), None
+    except CairnError:
+        raise
+    except Exception as err:  # pandas/numpy surprises on odd input are still bad input
+        raise InvalidModelInput(
+            f"Cannot read {where} as model input: {type(err).__name__}: {err}"
+        ) from err
 
 
 def _as_frame(predictions: Any) -> pd.DataFrame:
@@ -121,4 +132,13 @@ def predict_file(
     in_fmt = format_of(input_path, input_format)
     out_fmt = format_of(output_path, output_format)
     data, params = read_input(model, input_path, in_fmt)
-    write_output(model.predict(data, params), output_path, out_fmt)
+    try:
+        predictions = model.predict(data, params)
+    except CairnError:
+        raise
+    except Exception as err:  # the model's own failure on this input, as the server says it
+        raise InvalidModelInput(
+            f"The model failed on this input; check that it matches what the model expects. "
+            f"{type(err).__name__}: {err}"
+        ) from err
+    write_output(predictions, output_path, out_fmt)
