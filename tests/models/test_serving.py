@@ -314,3 +314,39 @@ def test_worker_app_reads_the_model_and_options_from_the_environment(
         assert http.get("/ping").status_code == 200
         body = {"dataframe_split": X.head(1).to_dict(orient="split")}
         assert http.post("/invocations", json=body).status_code == 413
+
+
+def test_compressed_bodies_are_a_415_naming_the_encoding(client: httpx.Client) -> None:
+    import gzip
+
+    body = gzip.compress(b'{"inputs": {"sepal_length": [1]}}')
+    headers = {"content-type": "application/json", "content-encoding": "gzip"}
+    answer = client.post("/invocations", content=body, headers=headers)
+    assert answer.status_code == 415
+    assert "Unsupported Content-Encoding 'gzip'" in answer.json()["message"]
+
+
+def test_unknown_paths_and_methods_answer_in_json(client: httpx.Client) -> None:
+    missing = client.get("/nope")
+    assert missing.status_code == 404
+    assert missing.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+    assert "POST /invocations" in missing.json()["message"]
+    wrong = client.get("/invocations")
+    assert wrong.status_code == 405
+    assert "GET is not allowed on /invocations" in wrong.json()["message"]
+    assert client.get("/ping").status_code == 200
+
+
+def test_predictions_json_cannot_hold_are_a_json_500_and_the_server_keeps_serving(
+    tmp_path: Path,
+) -> None:
+    from tests.models.torch_models import ReturnsWhatItIsTold
+
+    cairn.pyfunc.save_model(tmp_path / "m", ReturnsWhatItIsTold())
+    with _client(cairn.pyfunc.load_model(tmp_path / "m")) as http:
+        answer = http.post("/invocations", json={"inputs": {"kind": ["set"]}})
+        assert answer.status_code == 500
+        assert answer.json()["error_code"] == "INTERNAL_ERROR"
+        assert "cannot be written as JSON" in answer.json()["message"]
+        fine = http.post("/invocations", json={"inputs": {"kind": ["list"]}})
+        assert fine.json() == {"predictions": [1, 2]}

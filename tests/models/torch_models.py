@@ -45,3 +45,10 @@ class Picky(cairn.pyfunc.PythonModel):
         if (model_input < 0).any():
             raise ValueError("negative input")
         return model_input
+
+
+class ReturnsWhatItIsTold(cairn.pyfunc.PythonModel):
+    """Returns a set (which JSON cannot hold) or a list, as the input's ``kind`` says."""
+
+    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        return {1, 2} if list(model_input["kind"]) == ["set"] else [1, 2]

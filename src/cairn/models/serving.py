@@ -9,8 +9,9 @@ Routes (the ones ``mlflow models serve`` has):
 
 Every client mistake is a 4xx with MLflow's error body ``{"error_code", "message"}``: a body
 that is not JSON or does not fit the signature (400, naming the column, type or shape), an
-unsupported content type or charset (415), a body over the size limit (413). The server keeps
-serving after each of them.
+unsupported content type, charset or compression (415), a body over the size limit (413), an
+unknown path (404) or method (405). Predictions that JSON cannot hold are a 500 in the same
+shape. The server keeps serving after each of them.
 
     >>> import cairn.pyfunc, httpx
     >>> app = create_scoring_app(cairn.pyfunc.load_model("model"))              # doctest: +SKIP
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -122,7 +124,7 @@ def create_scoring_app(model: PyFuncModel, config: ScoringConfig | None = None) 
 
     def score(body: bytes, mime: str) -> bytes:
         data, params = parse(body, mime)
-        return payloads.predictions_json(_call_model(model, data, params))
+        return _encode(_call_model(model, data, params))
 
     async def invocations(request: Request) -> Response:
         content_type = request.headers.get("content-type", "")
@@ -145,6 +147,13 @@ def create_scoring_app(model: PyFuncModel, config: ScoringConfig | None = None) 
                 f"Unsupported content type parameters in {content_type!r}; only charset=utf-8 "
                 "is accepted.",
             )
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            return _error(
+                415,
+                "BAD_REQUEST",
+                f"Unsupported Content-Encoding {encoding!r}; send the body uncompressed.",
+            )
         try:
             body = await _read_body(request, config.max_body_bytes)
         except _TooLarge:
@@ -160,9 +169,9 @@ def create_scoring_app(model: PyFuncModel, config: ScoringConfig | None = None) 
             elif batcher is not None:
                 data, params = parse(body, mime)
                 if params or not batcher.accepts(data):
-                    result = payloads.predictions_json(_call_model(model, data, params))
+                    result = _encode(_call_model(model, data, params))
                 else:
-                    result = payloads.predictions_json(await batcher.submit(data))
+                    result = _encode(await batcher.submit(data))
             else:
                 result = score(body, mime)
         except _ModelFailure as err:
@@ -174,8 +183,9 @@ def create_scoring_app(model: PyFuncModel, config: ScoringConfig | None = None) 
             )
         except CairnError as err:
             code = "BAD_REQUEST" if isinstance(err, InvalidModelInput) else err.error_code
-            status = err.http_status if err.http_status < 500 else 400
-            return _error(status, code, err.message)
+            return _error(err.http_status, code, err.message)
+        except _Unencodable as err:
+            return _error(500, "INTERNAL_ERROR", str(err))
         return Response(result, media_type=JSON)
 
     async def ping(request: Request) -> Response:
@@ -184,19 +194,54 @@ def create_scoring_app(model: PyFuncModel, config: ScoringConfig | None = None) 
     async def version(request: Request) -> Response:
         return Response(__version__, media_type=JSON)
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # Unknown paths and wrong methods answer in the same JSON shape as every other error.
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        if status == 404:
+            return _error(404, "ENDPOINT_NOT_FOUND", f"No endpoint {request.url.path}; {_ROUTES}")
+        if status == 405:
+            return _error(
+                405,
+                "BAD_REQUEST",
+                f"{request.method} is not allowed on {request.url.path}; {_ROUTES}",
+            )
+        return _error(status, "BAD_REQUEST", str(getattr(exc, "detail", exc)))
+
     routes = [
         Route("/invocations", invocations, methods=["POST"]),
         Route("/ping", ping, methods=["GET"]),
         Route("/health", ping, methods=["GET"]),
         Route("/version", version, methods=["GET"]),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.state.model = model
     return app
 
 
 class _ModelFailure(Exception):
     pass
+
+
+class _Unencodable(Exception):
+    pass
+
+
+_ROUTES = "this server answers POST /invocations and GET /ping, /health, /version"
+
+
+def _encode(predictions: Any) -> bytes:
+    """The JSON answer; predictions JSON cannot hold (a set, an object array) are the
+    model's fault, told as such rather than as a bare 500."""
+    from cairn.models.payloads import predictions_json
+
+    try:
+        return predictions_json(predictions)
+    except (TypeError, ValueError, OverflowError) as err:
+        log.exception("The model's predictions cannot be written as JSON")
+        raise _Unencodable(
+            f"The model's predictions cannot be written as JSON ({type(err).__name__}: {err}); "
+            "the model should return numbers, text, lists, arrays or DataFrames."
+        ) from err
 
 
 def _call_model(model: PyFuncModel, data: Any, params: dict[str, Any] | None) -> Any:
