@@ -75,6 +75,24 @@ def test_xgboost_model_class_named_by_the_file_must_be_xgboost(tmp_path: Path, i
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(cairn.CairnError, match="not an XGBoost class"):
         cairn.xgboost.load_model(tmp_path / "c")
+    data["flavors"]["xgboost"]["model_class"] = "xgboost.no_such_module.Model"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(cairn.CairnError, match="not an XGBoost model class"):
+        cairn.xgboost.load_model(tmp_path / "c")
+
+
+def test_xgboost_file_with_a_damaged_byte_is_a_format_error(tmp_path: Path, iris: Any) -> None:
+    import xgboost as xgb
+
+    X, y = iris
+    cairn.xgboost.save_model(xgb.XGBClassifier(n_estimators=2).fit(X, y), tmp_path / "c")
+    (data,) = [p for p in (tmp_path / "c").iterdir() if p.name.startswith("model.")]
+    damaged = bytearray(data.read_bytes())
+    for offset in range(len(damaged) // 3, len(damaged) // 3 + 64):
+        damaged[offset] = 0xFF  # not UTF-8, not a valid UBJSON marker
+    data.write_bytes(bytes(damaged))
+    with pytest.raises(cairn.CairnError, match="Cannot read the XGBoost model"):
+        cairn.pyfunc.load_model(tmp_path / "c")
 
 
 # -- LightGBM -----------------------------------------------------------------------------------
@@ -194,6 +212,29 @@ def test_pytorch_class_from_a_script_cannot_be_saved_by_reference(tmp_path: Path
         cairn.pytorch.save_model(Local(), tmp_path / "n")
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"init_kwargs": {"hidden": 6, "colour": "red"}}, "Cannot rebuild .*TypeError"),
+        ({"serialization_format": "zzz"}, "Unknown PyTorch serialization_format 'zzz'"),
+    ],
+    ids=["init-kwargs", "format"],
+)
+def test_pytorch_mlmodel_that_cannot_be_followed_is_a_format_error(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    from cairn.models.errors import ModelFormatError
+    from tests.models.torch_models import TinyNet
+
+    cairn.pytorch.save_model(TinyNet(hidden=6), tmp_path / "n", init_kwargs={"hidden": 6})
+    path = tmp_path / "n" / "MLmodel"
+    data = yaml.safe_load(path.read_text())
+    data["flavors"]["pytorch"].update(change)
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ModelFormatError, match=message):
+        cairn.pyfunc.load_model(tmp_path / "n")
+
+
 @pytest.mark.slow
 def test_pytorch_pt2_crosses_between_mlflow_and_cairn(tmp_path: Path) -> None:
     import mlflow.pytorch
@@ -225,6 +266,11 @@ def test_missing_framework_error_names_package_and_version(
     monkeypatch.setitem(sys.modules, "xgboost", None)  # as if it were not installed
     with pytest.raises(FrameworkNotInstalled, match=rf"pip install 'xgboost=={xgb.__version__}'"):
         cairn.pyfunc.load_model(tmp_path / "c")
+
+
+def test_missing_framework_hint_leaves_out_a_local_build_label() -> None:
+    error = FrameworkNotInstalled("torch", "2.13.0+cu130", "pytorch")
+    assert "pip install 'torch==2.13.0'" in error.message
 
 
 # -- custom Python models -----------------------------------------------------------------------

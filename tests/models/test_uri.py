@@ -166,3 +166,56 @@ def test_mlmodel_that_is_not_yaml_is_a_format_error(tmp_path: Path, logistic: An
     with pytest.raises(ModelFormatError, match="not valid YAML"):
         cairn.pyfunc.load_model(tmp_path / "m")
     shutil.rmtree(tmp_path / "m")
+
+
+def test_s3_without_credentials_is_a_clear_store_error(
+    logistic: Any, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The storage client's own failure (here: no credentials at all) names the model's
+    location instead of escaping as a botocore traceback."""
+    import s3fs
+
+    from cairn.errors import StoreError
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    s3fs.S3FileSystem.clear_instance_cache()  # one made by an earlier test holds credentials
+    with pytest.raises(StoreError, match=r"Cannot download the model from 's3://cairn/models/x'"):
+        cairn.pyfunc.load_model("s3://cairn/models/x")
+
+
+def test_format_version_must_be_a_number(tmp_path: Path, logistic: Any) -> None:
+    cairn.sklearn.save_model(logistic, tmp_path / "m")
+    _edit_mlmodel(tmp_path / "m", lambda d: d.update(cairn_format_version=True))
+    with pytest.raises(ModelFormatError, match="format version True"):
+        cairn.pyfunc.load_model(tmp_path / "m")
+
+
+@pytest.mark.parametrize("escape", ["../outside.skops", "/etc/passwd"])
+def test_paths_in_mlmodel_that_leave_the_model_folder_are_refused(
+    tmp_path: Path, logistic: Any, escape: str
+) -> None:
+    cairn.sklearn.save_model(logistic, tmp_path / "m")
+    shutil.copy(tmp_path / "m" / "model.skops", tmp_path / "outside.skops")
+    _edit_mlmodel(tmp_path / "m", lambda d: d["flavors"]["sklearn"].update(pickled_model=escape))
+    with pytest.raises(ModelFormatError, match="outside the model directory"):
+        cairn.pyfunc.load_model(tmp_path / "m")
+
+
+def test_predict_fn_is_one_of_the_estimator_methods(tmp_path: Path, logistic: Any) -> None:
+    cairn.sklearn.save_model(logistic, tmp_path / "m")
+    _edit_mlmodel(
+        tmp_path / "m", lambda d: d["flavors"]["python_function"].update(predict_fn="__class__")
+    )
+    with pytest.raises(ModelFormatError, match="Refusing predict_fn '__class__'"):
+        cairn.pyfunc.load_model(tmp_path / "m")
+    _edit_mlmodel(
+        tmp_path / "m", lambda d: d["flavors"]["python_function"].update(predict_fn="transform")
+    )
+    with pytest.raises(ModelFormatError, match="has no transform method"):
+        cairn.pyfunc.load_model(tmp_path / "m")
+    with pytest.raises(cairn.CairnError, match="Unknown pyfunc_predict_fn 'nope'"):
+        cairn.sklearn.save_model(logistic, tmp_path / "n", pyfunc_predict_fn="nope")

@@ -132,6 +132,8 @@ class FrameworkNotInstalled(CairnError):
     error_code = "INVALID_STATE"
 
     def __init__(self, package: str, version: str | None, flavor: str) -> None:
+        # A local label ("2.13.0+cu130") names a build PyPI does not serve: ask for the release.
+        version = version.split("+")[0] if version else version
         spec = f"{package}=={version}" if version else package
         super().__init__(
             f"This model needs the {flavor} flavor's framework, which is not installed. "

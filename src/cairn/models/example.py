@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from cairn.errors import InvalidParameter
+from cairn.models.mlmodel import file_in
 
 if TYPE_CHECKING:
     from cairn.models.mlmodel import Model
@@ -141,7 +142,7 @@ def read_example(model: Model, model_dir: Path) -> Any:
     info = model.saved_input_example_info
     if not info:
         return None
-    path = model_dir / str(info.get("artifact_path", EXAMPLE_FILE))
+    path = file_in(model_dir, info.get("artifact_path", EXAMPLE_FILE))
     if not path.is_file():
         return None
     payload = json.loads(path.read_text(encoding="utf-8"))

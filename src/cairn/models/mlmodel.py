@@ -191,7 +191,7 @@ class Model:
         if not isinstance(data, dict):
             raise ModelFormatError(f"{source} is not a YAML mapping; is it an MLmodel file?")
         version = data.get("cairn_format_version", 1)
-        if not isinstance(version, int) or version > FORMAT_VERSION:
+        if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
             raise ModelFormatError(
                 f"{source} has format version {version!r}, written by cairn "
                 f"{data.get('cairn_version', '?')}; this cairn ({__version__}) reads format "
@@ -250,3 +250,28 @@ class Model:
         except (yaml.YAMLError, UnicodeDecodeError) as err:
             raise ModelFormatError(f"{target} is not valid YAML: {err}") from None
         return cls.from_dict(data, str(target))
+
+
+def file_in(model_dir: str | os.PathLike[str], relative: object) -> Path:
+    """``relative``, a path an MLmodel file names, inside ``model_dir``.
+
+    The file is data: whoever wrote it must not make a loader read outside the model.
+
+    >>> file_in("/models/m", "data/model.lgb").as_posix()
+    '/models/m/data/model.lgb'
+    >>> file_in("/models/m", "../../etc/passwd")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cairn.models.errors.ModelFormatError: The MLmodel file names '../../etc/passwd', which is ...
+
+    Raises:
+        ModelFormatError: a path that leads out of the directory (``..``, absolute, links).
+    """
+    root = Path(model_dir).resolve()
+    target = (root / str(relative)).resolve()
+    if not target.is_relative_to(root):
+        raise ModelFormatError(
+            f"The MLmodel file names {str(relative)!r}, which is outside the model directory; "
+            "refusing to read it"
+        )
+    return target

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from cairn.models.errors import UnsupportedFlavor
-from cairn.models.mlmodel import Model
+from cairn.models.mlmodel import Model, file_in
 from cairn.models.trust import LoadPolicy, verify_digest
 from cairn.models.uri import ResolvedModel, resolve_model_uri
 
@@ -139,6 +139,11 @@ class LoadedModel:
                 "the module of one of those flavors."
             )
         return config
+
+    def file(self, relative: object) -> Path:
+        """``relative`` (a path the MLmodel file names) inside the model directory; see
+        :func:`~cairn.models.mlmodel.file_in`."""
+        return file_in(self.path, relative)
 
 
 def open_model(

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cairn.artifacts.uri import local_path_from_uri, uri_scheme
-from cairn.errors import CairnError, ResourceNotFound
+from cairn.errors import CairnError, ResourceNotFound, StoreError
 from cairn.models.errors import ModelNotFound, RegistryNotAvailable
 from cairn.models.mlmodel import MLMODEL_FILE_NAME
 from cairn.models.trust import DIGEST_TAG
@@ -156,6 +156,13 @@ def _download(
     except ResourceNotFound:
         where = f"{root_uri}/{path}" if path else root_uri
         raise ModelNotFound(f"No model at {where!r}: nothing is stored there") from None
+    except CairnError:
+        raise
+    except Exception as err:  # storage clients raise their own kinds (credentials, network)
+        where = f"{root_uri}/{path}" if path else root_uri
+        raise StoreError(
+            f"Cannot download the model from {where!r}: {type(err).__name__}: {err}"
+        ) from err
 
 
 def _from_logged_model(

@@ -145,7 +145,7 @@ def add_code_to_path(loaded: LoadedModel, conf: dict[str, Any]) -> None:
     code = conf.get("code")
     if not code:
         return
-    folder = loaded.path / str(code)
+    folder = loaded.file(code)
     loaded.policy.check_code(f"the Python code shipped in {str(folder)!r}")
     entry = str(folder)
     if entry not in sys.path:

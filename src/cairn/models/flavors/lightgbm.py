@@ -167,7 +167,7 @@ def _load(loaded: LoadedModel) -> Any:
     conf = loaded.flavor(FLAVOR_NAME)
     lgb = _common.require("lightgbm", "lightgbm", conf.get("lgb_version"), FLAVOR_NAME)
     _common.add_code_to_path(loaded, conf)
-    data = loaded.path / str(conf.get("data", "model.lgb"))
+    data = loaded.file(conf.get("data", "model.lgb"))
     what = f"the LightGBM model {str(data)!r}"
     if conf.get("model_class", BOOSTER) == BOOSTER:
         return _load_booster(lgb, data, what)

@@ -336,13 +336,13 @@ def load_pyfunc(loaded: LoadedModel, model_config: dict[str, Any]) -> _Wrapper:
     if isinstance(reference, dict) and reference.get("class"):
         python_model = _from_reference(loaded, reference)
     else:
-        pickled = loaded.path / str(conf.get("python_model", PICKLE_FILE))
+        pickled = loaded.file(conf.get("python_model", PICKLE_FILE))
         loaded.policy.check_pickle(f"the cloudpickled Python model {str(pickled)!r}")
         from cairn.models.flavors.sklearn import load_pickle
 
         python_model = load_pickle(pickled, cloud=True)
     artifacts = {
-        name: str(loaded.path / str(info.get("path")))
+        name: str(loaded.file(info.get("path")))
         for name, info in (conf.get("artifacts") or {}).items()
         if isinstance(info, dict)
     }
@@ -374,7 +374,7 @@ def _from_reference(loaded: LoadedModel, reference: dict[str, Any]) -> Any:
     instance: Any = object.__new__(target)
     state_file = reference.get("state")
     if state_file:
-        path = loaded.path / str(state_file)
+        path = loaded.file(state_file)
         if path.suffix == ".json":
             state = json.loads(path.read_text(encoding="utf-8"))
         else:

@@ -238,8 +238,13 @@ def load_model(
 def _load(loaded: LoadedModel) -> Any:
     conf = loaded.flavor(FLAVOR_NAME)
     torch = _common.require("torch", "torch", conf.get("pytorch_version"), FLAVOR_NAME)
-    data = loaded.path / str(conf.get("model_data", DATA_DIR))
+    data = loaded.file(conf.get("model_data", DATA_DIR))
     fmt = conf.get("serialization_format")
+    if fmt not in (None, "state_dict", "pt2", "pickle"):  # None: MLflow before 3 (pickle)
+        raise ModelFormatError(
+            f"Unknown PyTorch serialization_format {fmt!r} in the MLmodel file; cairn reads "
+            "'state_dict', 'pt2' and 'pickle'"
+        )
     if fmt == "state_dict":
         _common.add_code_to_path(loaded, conf)
         module = _rebuild(conf, torch)
@@ -286,7 +291,13 @@ def _rebuild(conf: dict[str, Any], torch: Any) -> Any:
     kwargs = conf.get("init_kwargs") or {}
     if not isinstance(kwargs, dict):
         raise ModelFormatError(f"init_kwargs must be a mapping, not {kwargs!r}")
-    return target(**kwargs)
+    try:
+        return target(**kwargs)
+    except Exception as err:  # the class's own constructor, with arguments the file holds
+        raise ModelFormatError(
+            f"Cannot rebuild {ref} with the init_kwargs {kwargs!r} of the MLmodel file: "
+            f"{type(err).__name__}: {err}"
+        ) from None
 
 
 class _Wrapper:

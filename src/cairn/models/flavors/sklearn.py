@@ -19,11 +19,12 @@ loading it through its ``models:/``/``runs:/`` URI needs nothing. ``serializatio
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cairn.errors import InvalidParameter
+from cairn.models.errors import ModelFormatError
 from cairn.models.flavors import _common
 from cairn.models.mlmodel import Model
 
@@ -85,6 +86,10 @@ def save_model(
     if serialization_format not in FORMATS:
         raise InvalidParameter(
             f"Unknown serialization_format {serialization_format!r}; use one of {list(FORMATS)}"
+        )
+    if pyfunc_predict_fn not in PREDICT_FNS:
+        raise InvalidParameter(
+            f"Unknown pyfunc_predict_fn {pyfunc_predict_fn!r}; use one of {sorted(PREDICT_FNS)}"
         )
     model_dir = _common.prepare_dir(path)
     model = _common.new_model(mlflow_model)
@@ -245,7 +250,7 @@ def _load_estimator(loaded: LoadedModel) -> Any:
     conf = loaded.flavor(FLAVOR_NAME)
     _common.require("sklearn", "scikit-learn", conf.get("sklearn_version"), FLAVOR_NAME)
     _common.add_code_to_path(loaded, conf)
-    data = loaded.path / str(conf.get("pickled_model", "model.pkl"))
+    data = loaded.file(conf.get("pickled_model", "model.pkl"))
     fmt = str(conf.get("serialization_format", "pickle"))
     what = f"the scikit-learn model {str(data)!r}"
     if fmt == SKOPS:
@@ -269,10 +274,37 @@ def load_pickle(path: Path, cloud: bool) -> Any:
         return pickle.load(stream)  # the caller opted in (allow_pickle)
 
 
+#: What an MLmodel file may name as the pyfunc's predict method (the file is data, so it
+#: may not pick an arbitrary attribute of the estimator).
+PREDICT_FNS = frozenset(
+    {
+        "predict",
+        "predict_proba",
+        "predict_log_proba",
+        "predict_joint_log_proba",
+        "decision_function",
+        "score",
+        "score_samples",
+        "transform",
+    }
+)
+
+
 class _Wrapper:
     def __init__(self, estimator: Any, predict_fn: str) -> None:
+        if predict_fn not in PREDICT_FNS:
+            raise ModelFormatError(
+                f"Refusing predict_fn {predict_fn!r} named by the MLmodel file; it may name "
+                f"one of {sorted(PREDICT_FNS)}"
+            )
         self.raw_model = estimator
-        self._predict = getattr(estimator, predict_fn)
+        method = getattr(estimator, predict_fn, None)
+        if not callable(method):
+            raise ModelFormatError(
+                f"The model's {type(estimator).__name__} has no {predict_fn} method, which the "
+                "MLmodel file names as predict_fn"
+            )
+        self._predict: Callable[[Any], Any] = method
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         return self._predict(data)

@@ -164,10 +164,10 @@ def _load(loaded: LoadedModel) -> Any:
     _common.add_code_to_path(loaded, conf)
     cls = _model_class(str(conf.get("model_class", "xgboost.core.Booster")), xgb)
     model = cls()
-    data = loaded.path / str(conf.get("data", "model.xgb"))
+    data = loaded.file(conf.get("data", "model.xgb"))
     try:
         model.load_model(str(data))
-    except xgb.core.XGBoostError as err:
+    except (xgb.core.XGBoostError, UnicodeDecodeError, ValueError) as err:
         raise ModelFormatError(
             f"Cannot read the XGBoost model {str(data)!r}: it is corrupted or not an XGBoost "
             f"model file ({str(err).splitlines()[0]})"
@@ -180,7 +180,10 @@ def _model_class(qualified: str, xgb: Any) -> Any:
     module_name, _, class_name = qualified.rpartition(".")
     if module_name.split(".")[0] != "xgboost":
         raise ModelFormatError(f"Refusing model_class {qualified!r}: not an XGBoost class")
-    cls = getattr(importlib.import_module(module_name), class_name, None)
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name, None)
+    except ImportError:
+        cls = None
     if not isinstance(cls, type) or not issubclass(cls, xgb.Booster | xgb.XGBModel):
         raise ModelFormatError(f"Refusing model_class {qualified!r}: not an XGBoost model class")
     return cls
