@@ -217,6 +217,8 @@ def test_datetime_param_defaults_are_datetimes_and_written_back_as_text() -> Non
         (("names", "string", None, (-1,)), "the default None is not a list of string"),
         (("n", "long", "x"), "the default 'x' is not of type long"),
         (("b", "boolean", 1), "the default 1 is not of type boolean"),
+        (("big", "long", 2**70), "does not fit long"),
+        (("small", "integer", 2**40), "does not fit integer"),
         (("l", "string", ["a", 3], (-1,)), "expected string, got int 3"),
     ],
 )
