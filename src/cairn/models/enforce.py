@@ -467,7 +467,7 @@ def _enforce_param_value(value: Any, dtype: Any) -> Any:
     if dtype is DataType.integer and kind is DataType.long:
         kind = DataType.integer  # a Python int is MLflow's integer too
     if kind in (dtype, *_PARAM_CONVERSIONS.get(dtype, ())):
-        if dtype in (DataType.integer, DataType.long):
+        if isinstance(value, int | np.integer) and dtype in (DataType.integer, DataType.long):
             limits = np.iinfo(dtype.to_numpy())
             if not limits.min <= int(value) <= limits.max:
                 raise InvalidModelInput(f"{value!r} does not fit {dtype.name}")
