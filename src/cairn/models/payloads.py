@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -142,8 +143,7 @@ def _check_split_shape(data: list[Any], columns: Any, index: Any) -> None:
             raise InvalidModelInput(
                 f"'dataframe_split.columns' must be a list of names, got {_describe(columns)}"
             )
-        if len(set(map(str, columns))) != len(columns):
-            twice = sorted({str(c) for c in columns if list(map(str, columns)).count(str(c)) > 1})
+        if twice := sorted(name for name, n in Counter(map(str, columns)).items() if n > 1):
             raise InvalidModelInput(f"'dataframe_split.columns' names {twice} more than once")
     if all(isinstance(row, list) for row in data):
         width = len(columns) if columns is not None else len(data[0]) if data else 0
