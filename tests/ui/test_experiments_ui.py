@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+import cairn
 from tests.ui.conftest import screenshot
 from tests.ui.seed import Seeded
 
@@ -108,6 +109,52 @@ def test_an_empty_experiment_shows_how_to_log_a_first_run(page: Page, seeded: Se
     expect(page.get_by_text("No runs yet.")).to_be_visible()
     expect(page.locator("pre")).to_contain_text("cairn.set_experiment(")
     expect(page.locator("pre")).to_contain_text('cairn.log_metric("loss"')
+
+
+def test_a_deleted_experiment_says_so_and_is_restored_from_its_page(
+    page: Page, seeded: Seeded
+) -> None:
+    client = cairn.Client(tracking_uri=seeded.url)
+    exp = client.create_experiment(f"gone-{seeded.experiment_name}")
+    run_id = client.create_run(exp, run_name="kept-run").info.run_id
+    client.set_terminated(run_id)
+    client.delete_experiment(exp)
+    page.goto(f"/#/experiments/{exp}")
+    notice = page.get_by_test_id("deleted-experiment")
+    expect(notice).to_contain_text(f'Experiment "gone-{seeded.experiment_name}" is deleted.')
+    # Not an empty experiment to log into: logging into a deleted one fails.
+    expect(page.get_by_text("No active runs.")).to_be_visible()
+    expect(page.get_by_text("No runs yet.")).to_have_count(0)
+    expect(page.locator("pre")).to_have_count(0)
+    screenshot(page, "deleted-experiment")
+    # Its runs were deleted with it, and are listed with the deleted runs.
+    notice.get_by_role("button", name="Show deleted runs").click()
+    expect(page.get_by_label("Lifecycle")).to_have_value("DELETED_ONLY")
+    expect(page.get_by_test_id("runs-grid")).to_contain_text("kept-run")
+    notice.get_by_role("button", name="Restore experiment").click()
+    expect(notice).to_have_count(0)
+    assert client.get_experiment(exp).lifecycle_stage == "active"
+    page.get_by_label("Lifecycle").select_option("ACTIVE_ONLY")
+    expect(page.get_by_test_id("runs-grid")).to_contain_text("kept-run")
+
+
+def test_a_long_experiment_name_leaves_the_columns_and_actions_on_screen(
+    page: Page, seeded: Seeded
+) -> None:
+    name = "E" * 240 + seeded.experiment_name
+    cairn.Client(tracking_uri=seeded.url).create_experiment(name)
+    page.goto("/")
+    long = row(page, name)
+    expect(long.get_by_role("link")).to_have_attribute("title", name)  # in full on hover
+    card = page.locator(".card").filter(has=page.get_by_role("table", name="Experiments"))
+    assert card.evaluate("el => el.scrollWidth <= el.clientWidth"), "the table overflows"
+    frame = card.bounding_box()
+    assert frame is not None
+    for action in ("Rename", "Delete"):
+        box = long.get_by_role("button", name=action).bounding_box()
+        assert box is not None and box["x"] + box["width"] <= frame["x"] + frame["width"], action
+    expect(long.locator("td").nth(3)).to_have_text("0")  # the run count, next to the name
+    screenshot(page, "experiments-long-name")
 
 
 def test_an_unknown_experiment_in_the_url_says_so(page: Page) -> None:

@@ -35,6 +35,9 @@ def test_a_server_that_stops_answering_is_reported_in_the_page(page: Page, seede
     page.get_by_label("Filter runs").fill("params.lr = '0.1'")
     page.get_by_label("Filter runs").press("Enter")
     expect(page.get_by_text("Cannot reach the cairn server").first).to_be_visible()
+    # The banner names both commands that serve the UI, as the error card does.
+    banner = page.get_by_role("alert").filter(has_text="reconnects on its own")
+    expect(banner).to_contain_text("Is cairn ui (or cairn server) still running?")
     # Once the few retries are spent, the table says what happened and offers to try again.
     expect(page.get_by_role("button", name="Try again")).to_be_visible(timeout=20_000)
     screenshot(page, "server-down")

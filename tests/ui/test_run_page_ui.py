@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+import cairn
+from cairn.entities import Param
 from tests.ui.conftest import screenshot
 from tests.ui.seed import Seeded
 
@@ -115,3 +117,34 @@ def test_an_unknown_run_id_says_it_was_not_found(page: Page) -> None:
     expect(alert).to_contain_text(re.compile("not found", re.I))
     expect(alert).to_contain_text("0123456789abcdef0123456789abcdef")
     screenshot(page, "run-not-found")
+
+
+def test_an_unknown_tab_in_the_url_shows_the_overview(page: Page, seeded: Seeded) -> None:
+    page.goto(f"/#/runs/{seeded.artifacts_id}?tab=zzz")
+    expect(page.get_by_role("tab", name="Overview")).to_have_attribute("aria-selected", "true")
+    params = page.get_by_role("table", name="Parameters")
+    expect(params.get_by_role("row").filter(has_text="optimizer")).to_contain_text("adam")
+
+
+def test_long_names_and_keys_wrap_inside_the_page(page: Page, seeded: Seeded) -> None:
+    client = cairn.Client(tracking_uri=seeded.url)
+    client.asynchronous = False
+    name = "L" * 230 + " end"
+    exp = client.create_experiment(f"long-names-{seeded.experiment_name}")
+    run_id = client.create_run(exp, run_name=name).info.run_id
+    key = "p" * 240
+    client.log_batch(run_id, params=[Param(key, "the-value"), Param("lr", "0.1")])
+    client.set_terminated(run_id)
+    page.goto(f"/#/runs/{run_id}")
+    expect(page.get_by_test_id("run-title")).to_have_text(name)
+    width = page.viewport_size["width"] if page.viewport_size else 1400
+    title = page.get_by_test_id("run-title").bounding_box()
+    assert title is not None and title["x"] + title["width"] <= width
+    assert page.locator("main").evaluate("el => el.scrollWidth <= el.clientWidth"), "overflows"
+    # The long key wraps: its value stays in sight, inside the card.
+    card = page.locator(".card").filter(has=page.get_by_role("table", name="Parameters"))
+    value = card.get_by_role("row").filter(has_text="the-value").locator("td").nth(1)
+    frame, box = card.bounding_box(), value.bounding_box()
+    assert frame is not None and box is not None
+    assert frame["x"] < box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"]
+    screenshot(page, "run-long-names")

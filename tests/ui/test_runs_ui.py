@@ -84,6 +84,35 @@ def test_the_filter_suggests_keys_and_applies_on_enter(page: Page, seeded: Seede
     assert "filter=" in page.url
 
 
+def test_a_quoted_key_with_a_space_is_followed_by_operator_suggestions(
+    page: Page, seeded: Seeded
+) -> None:
+    client = cairn.Client(tracking_uri=seeded.url)
+    client.asynchronous = False
+    exp = client.create_experiment(f"spaced-{seeded.experiment_name}")
+    for name, acc in (("low", 0.2), ("high", 0.9)):
+        run_id = client.create_run(exp, run_name=name).info.run_id
+        client.log_metric(run_id, "train/acc top1", acc)
+        client.set_terminated(run_id)
+    page.goto(f"/#/experiments/{exp}")
+    box = page.get_by_label("Filter runs")
+    box.click()
+    box.type("metrics.train")
+    box.press("Tab")
+    expect(box).to_have_value("metrics.`train/acc top1` ")
+    operators = page.get_by_role("option", name=re.compile("operator$"))
+    expect(operators.first).to_be_visible()
+    expect(page.get_by_role("option", name=re.compile(r"^metrics\.$"))).to_have_count(0)
+    box.type("> 0.5")
+    box.press("Enter")
+    expect(page.get_by_test_id("run-total")).to_have_text("1 top-level run")
+    expect(rows(page).locator("a")).to_have_text(["high"])
+    # A double-quoted key is one word too.
+    box.fill('metrics."train/acc top1" ')
+    expect(operators.first).to_be_visible()
+    expect(page.get_by_role("option", name=re.compile(r"^params\.$"))).to_have_count(0)
+
+
 def test_keys_typed_right_after_a_completion_land_after_it(page: Page, seeded: Seeded) -> None:
     """On a busy machine the next frame can come after the next keys: typing straight on after
     Tab must still put them after the completion. Frames are made late on purpose here
@@ -156,6 +185,48 @@ def test_nested_runs_expand_under_their_parent(page: Page, seeded: Seeded) -> No
     # Flat: children are runs like any other.
     page.get_by_label("Nested as tree").uncheck()
     expect(page.get_by_test_id("run-total")).to_have_text("4 runs")
+
+
+def test_nested_runs_stay_under_their_parent_when_rows_above_it_go(
+    page: Page, seeded: Seeded
+) -> None:
+    """Expanded runs are remembered by id: when a run listed above the parent is deleted, the
+    tree moves up with its parent instead of landing under the row that took its place."""
+    client = cairn.Client(tracking_uri=seeded.url)
+    exp = client.create_experiment(f"tree-{seeded.experiment_name}")
+    t0 = 1_700_000_000_000
+
+    def run(name: str, start: int, parent: str | None = None) -> str:
+        tags = {"mlflow.parentRunId": parent} if parent else {}
+        run_id = client.create_run(exp, start_time=t0 + start, run_name=name, tags=tags).info.run_id
+        client.set_terminated(run_id, end_time=t0 + start + 1)
+        return run_id
+
+    run("oldest", 0)
+    level1 = run("level1", 10)
+    level2 = run("level2", 20, level1)
+    run("level3", 30, level2)
+    run("newest", 40)
+    page.goto(f"/#/experiments/{exp}")
+    expect(rows(page).locator("a")).to_have_text(["newest", "level1", "oldest"])
+    page.get_by_role("button", name="Expand 1 nested runs").click()
+    expect(rows(page).locator("a")).to_have_text(["newest", "level1", "level2", "oldest"])
+    page.get_by_role("button", name="Expand 1 nested runs").click()
+    expect(rows(page).locator("a")).to_have_text(["newest", "level1", "level2", "level3", "oldest"])
+
+    page.get_by_label("Select run newest").check()
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Delete", exact=True).click()
+    expect(rows(page).locator("a")).to_have_text(["level1", "level2", "level3", "oldest"])
+    # Indented by depth under the right parent: level1, then level2 and level3 deeper.
+    pads = [
+        rows(page)
+        .nth(i)
+        .locator(".cell")
+        .first.evaluate("el => parseFloat(getComputedStyle(el).paddingLeft)")
+        for i in range(4)
+    ]
+    assert pads[0] == pads[3] and pads[0] < pads[1] < pads[2], pads
 
 
 def test_group_by_a_param_shows_counts_and_metric_means(page: Page, seeded: Seeded) -> None:

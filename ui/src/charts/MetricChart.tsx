@@ -24,6 +24,38 @@ function withAlpha(color: string, alpha: number): string {
   return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
 }
 
+/** The x range. All points at one x (one step, or logged in the same millisecond) make a
+ * range of no width, which uPlot widens on its own: 1,000 days after the point on a wall-time
+ * axis, with the points on its left edge. Such a value is put in the middle of a small window. */
+function xRange(xAxis: XAxis): uPlot.Range.Function {
+  const pad = xAxis === "time" ? 30 : 1; // wall time: 30 s either side; steps or seconds: 1
+  return (u, min, max) => {
+    const xs = u.data[0];
+    const first = xs[0];
+    if (first !== undefined && first === xs[xs.length - 1]) return [first - pad, first + pad];
+    return [min, max];
+  };
+}
+
+/** Labels of the y axis. uPlot passes null for the ticks it leaves unlabelled (the minor
+ * ticks of a log scale): those get no label, not formatNumber's dash for "no value". */
+function yLabels(_u: uPlot, splits: (number | null)[]): string[] {
+  return splits.map((v) => (v === null || v === undefined ? "" : formatNumber(v)));
+}
+
+/** What a chart leaves out of its lines, said in words (null when every point is drawn). */
+function undrawnNote(notFinite: number, notPositive: number): string | null {
+  const total = notFinite + notPositive;
+  if (!total) return null;
+  const why =
+    notFinite && notPositive
+      ? `${notFinite.toLocaleString()} NaN or infinite, ${notPositive.toLocaleString()} zero or negative on a log scale`
+      : notFinite
+        ? "NaN or infinite"
+        : "zero or negative, on a log scale";
+  return `${total.toLocaleString()} point${total === 1 ? "" : "s"} not drawn (${why})`;
+}
+
 function formatX(xAxis: XAxis, v: number): string {
   if (xAxis === "time") return new Date(v * 1000).toLocaleString();
   if (xAxis === "relative") return `${formatNumber(v)} s`;
@@ -112,7 +144,7 @@ export function MetricChart({
       bands,
       legend: { show: false },
       scales: {
-        x: { time: settings.xAxis === "time" },
+        x: { time: settings.xAxis === "time", range: xRange(settings.xAxis) },
         y: settings.log ? { distr: 3 } : {},
       },
       axes: [
@@ -122,7 +154,7 @@ export function MetricChart({
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid },
           size: 60,
-          values: (_u, splits) => splits.map((v) => formatNumber(v)),
+          values: yLabels,
         },
       ],
       cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 6 } },
@@ -182,6 +214,13 @@ export function MetricChart({
   const empty = aligned && aligned.layout.every((l) => l.drawable === 0);
   const hidden = aligned ? aligned.layout.reduce((n, l) => n + l.count, 0) : 0;
   const bucketed = aligned?.layout.some((l) => !l.raw);
+  const note =
+    aligned && !empty
+      ? undrawnNote(
+          aligned.layout.reduce((n, l) => n + l.notFinite, 0),
+          aligned.layout.reduce((n, l) => n + l.notPositive, 0),
+        )
+      : null;
   return (
     <div className="chart-card" data-testid="metric-chart" data-metric={metricKey}>
       <div className="title">
@@ -220,6 +259,11 @@ export function MetricChart({
         aria-label={`Chart of ${metricKey}`}
         role="img"
       />
+      {note && !query.isError && (
+        <div className="muted small" data-testid="chart-note">
+          {note}
+        </div>
+      )}
       <div className="chart-legend" aria-live="off">
         {hover && <span className="muted">{hover.x}</span>}
         {runIds.map((id) => (

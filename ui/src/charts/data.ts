@@ -12,6 +12,10 @@ export interface RunLayout {
   count: number;
   /** points that can be drawn (not NaN, infinite, or non-positive on a log scale) */
   drawable: number;
+  /** points of a raw series left out: NaN or infinite, and (on a log scale) zero or negative.
+   * A downsampled series cannot tell: its buckets summarize the points they hold. */
+  notFinite: number;
+  notPositive: number;
 }
 
 export interface Aligned {
@@ -46,6 +50,8 @@ export function align(series: Series[], xAxis: XAxis, smoothing: number, log: bo
       smoothing,
     );
     const banded = !s.raw && s.y_min && s.y_max;
+    const notFinite = s.raw ? s.y.filter((v) => v === null || !Number.isFinite(v)).length : 0;
+    const notPositive = s.raw && log ? s.y.filter((v) => v !== null && Number.isFinite(v) && v <= 0).length : 0;
     const columns: (number | null)[][] = [y];
     if (banded) {
       columns.push(
@@ -61,6 +67,8 @@ export function align(series: Series[], xAxis: XAxis, smoothing: number, log: bo
       raw: s.raw,
       count: s.count ?? s.x.length,
       drawable: columns.reduce((n, column) => n + column.filter((v) => v !== null).length, 0),
+      notFinite,
+      notPositive,
     });
     next += columns.length;
   }

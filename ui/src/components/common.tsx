@@ -64,8 +64,8 @@ export function OfflineBanner() {
   if (!offline) return null;
   return (
     <div className="banner error offline" role="alert">
-      <strong>Cannot reach the cairn server.</strong> Is <code>cairn ui</code> still running? This page reconnects on
-      its own when it is back.
+      <strong>Cannot reach the cairn server.</strong> Is <code>cairn ui</code> (or <code>cairn server</code>) still
+      running? This page reconnects on its own when it is back.
     </div>
   );
 }

@@ -121,24 +121,50 @@ const ALIASES: Record<string, keyof RunKeys | "attributes" | "datasets"> = {
 };
 const OPERATORS = ["=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "IS NULL", "IS NOT NULL"];
 
-/** The token being typed at `cursor`: its start and text. Stops at spaces and operators. */
+/** Quotes the grammar knows: backticks and double quotes around keys, single quotes around
+ * values. Inside them a space or an operator character does not end a word. */
+const QUOTES = "`\"'";
+
+/** The token being typed at `cursor`: its start and text. Stops at spaces and operators
+ * outside quotes; a quoted key (metrics.`train/acc top1`) is one token. */
 export function tokenAt(text: string, cursor: number): { start: number; token: string } {
-  let start = cursor;
-  let inBacktick = false;
-  for (let i = 0; i < cursor; i++) if (text[i] === "`") inBacktick = !inBacktick;
-  while (start > 0) {
-    const ch = text[start - 1] as string;
-    if (ch === "`") inBacktick = !inBacktick;
-    if (!inBacktick && /[\s=<>!(),']/.test(ch)) break;
-    start -= 1;
+  let start = 0;
+  let quote: string | null = null;
+  for (let i = 0; i < cursor; i++) {
+    const ch = text[i] as string;
+    if (quote) {
+      if (ch !== quote) continue;
+      quote = null;
+      if (ch === "'") start = i + 1; // a value is not part of the next token
+    } else if (QUOTES.includes(ch)) {
+      quote = ch;
+      if (ch === "'") start = i + 1;
+    } else if (/[\s=<>!(),]/.test(ch)) {
+      start = i + 1;
+    }
   }
   return { start, token: text.slice(start, cursor) };
 }
 
+/** The last word before `start`, words split at spaces outside quotes: after
+ * metrics.`train/acc top1` it is that whole key, not "top1`". */
 function previousWord(text: string, start: number): string {
-  const before = text.slice(0, start).trimEnd();
-  const match = /(\S+)$/.exec(before);
-  return match?.[1] ?? "";
+  let word = "";
+  let last = "";
+  let quote: string | null = null;
+  for (const ch of text.slice(0, start)) {
+    if (quote) {
+      if (ch === quote) quote = null;
+    } else if (QUOTES.includes(ch)) {
+      quote = ch;
+    } else if (/\s/.test(ch)) {
+      if (word) last = word;
+      word = "";
+      continue;
+    }
+    word += ch;
+  }
+  return word || last;
 }
 
 /** Suggestions for the token at `cursor`, best first (at most `limit`). */
@@ -157,10 +183,10 @@ export function suggest(
   const lower = token.toLowerCase();
   const dot = token.indexOf(".");
   if (dot > 0) {
-    const entity = ALIASES[token.slice(0, dot).replace(/`/g, "").toLowerCase()];
+    const entity = ALIASES[token.slice(0, dot).replace(/[`"]/g, "").toLowerCase()];
     const partial = token
       .slice(dot + 1)
-      .replace(/`/g, "")
+      .replace(/[`"]/g, "")
       .toLowerCase();
     let pool: string[] = [];
     if (entity === "attributes") pool = ATTRIBUTES;
@@ -180,7 +206,7 @@ export function suggest(
   } else {
     const prev = previousWord(text, start);
     const afterIdentifier =
-      /^[A-Za-z`]/.test(prev) && /[.`A-Za-z0-9_]$/.test(prev) && !/^(and|in|like|ilike|is|not|null)$/i.test(prev);
+      /^[A-Za-z`"]/.test(prev) && /[.`"A-Za-z0-9_]$/.test(prev) && !/^(and|in|like|ilike|is|not|null)$/i.test(prev);
     if (afterIdentifier && prev.includes(".")) {
       for (const op of OPERATORS)
         if (op.toLowerCase().startsWith(lower)) items.push({ label: op, detail: "operator", insert: `${op} ` });

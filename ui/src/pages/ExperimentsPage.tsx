@@ -103,10 +103,10 @@ export function ExperimentsPage() {
                     <span className="sr-only">Select</span>
                   </th>
                   <th>Name</th>
-                  <th>ID</th>
-                  <th className="num">Runs</th>
-                  <th>Last activity</th>
-                  <th>Created</th>
+                  <th className="nowrap">ID</th>
+                  <th className="num nowrap">Runs</th>
+                  <th className="nowrap">Last activity</th>
+                  <th className="nowrap">Created</th>
                   <th>
                     <span className="sr-only">Actions</span>
                   </th>
@@ -123,18 +123,24 @@ export function ExperimentsPage() {
                         onChange={() => toggle(exp.experiment_id)}
                       />
                     </td>
-                    <td>
-                      <a href={href(["experiments", exp.experiment_id])}>{exp.name}</a>
-                      {exp.lifecycle_stage === "deleted" && (
-                        <span className="tag-chip" style={{ marginLeft: 8 }}>
-                          deleted
-                        </span>
-                      )}
+                    {/* The name takes the room left and is cut short (in full in its title): a
+                        long name never pushes the counts and the actions off screen. */}
+                    <td className="fill-cell">
+                      <div className="name-line">
+                        <a className="ellipsis" href={href(["experiments", exp.experiment_id])} title={exp.name}>
+                          {exp.name}
+                        </a>
+                        {exp.lifecycle_stage === "deleted" && <span className="tag-chip">deleted</span>}
+                      </div>
                     </td>
-                    <td className="mono muted">{exp.experiment_id}</td>
-                    <td className="num">{exp.run_count.toLocaleString()}</td>
-                    <td title={timeTitle(exp.last_activity)}>{formatRelative(exp.last_activity)}</td>
-                    <td title={timeTitle(exp.creation_time)}>{formatTime(exp.creation_time)}</td>
+                    <td className="mono muted nowrap">{exp.experiment_id}</td>
+                    <td className="num nowrap">{exp.run_count.toLocaleString()}</td>
+                    <td className="nowrap" title={timeTitle(exp.last_activity)}>
+                      {formatRelative(exp.last_activity)}
+                    </td>
+                    <td className="nowrap" title={timeTitle(exp.creation_time)}>
+                      {formatTime(exp.creation_time)}
+                    </td>
                     <td className="nowrap" style={{ textAlign: "right" }}>
                       {exp.lifecycle_stage === "deleted" ? (
                         <button type="button" onClick={() => void act(() => api.restoreExperiment(exp.experiment_id))}>

@@ -9,7 +9,7 @@ import { formatNumber, toNumber } from "../../lib/format";
 import { href, readList, useParams, writeList } from "../../lib/route";
 import { runColor } from "../../lib/theme";
 import type { MetricSummary, Run } from "../../lib/types";
-import { type Axis, ParallelCoordinates, ScatterPlot } from "./plots";
+import { type Axis, ParallelCoordinates, ScatterPlot, UndrawnNote } from "./plots";
 
 const ChartsPanel = lazyModule(() => import("../../charts/ChartsPanel"));
 preload(ChartsPanel);
@@ -153,6 +153,10 @@ function Plots({
           const n = toNumber(v);
           return n === null || !Number.isFinite(n) ? null : n;
         }),
+        notFinite: vs.map((v) => {
+          const n = toNumber(v);
+          return n !== null && !Number.isFinite(n) ? formatNumber(n) : null;
+        }),
       })),
     ];
   }, [params, metrics]);
@@ -199,7 +203,10 @@ function Plots({
         </div>
         <div className="card-body" style={{ overflow: "auto" }}>
           {chosen.length >= 2 ? (
-            <ParallelCoordinates axes={chosen} runs={runList} />
+            <>
+              <ParallelCoordinates axes={chosen} runs={runList} />
+              <UndrawnNote axes={chosen} runs={runList} />
+            </>
           ) : (
             <span className="muted">Choose at least two axes.</span>
           )}
@@ -231,7 +238,12 @@ function Plots({
           </label>
         </div>
         <div className="card-body">
-          {xAxis && yAxis ? <ScatterPlot xAxis={xAxis} yAxis={yAxis} runs={runList} /> : null}
+          {xAxis && yAxis ? (
+            <>
+              <ScatterPlot xAxis={xAxis} yAxis={yAxis} runs={runList} />
+              <UndrawnNote axes={xAxis === yAxis ? [xAxis] : [xAxis, yAxis]} runs={runList} />
+            </>
+          ) : null}
         </div>
       </div>
     </div>
@@ -241,7 +253,8 @@ function Plots({
 export default function ComparePage() {
   const [params, setParams] = useParams();
   const runIds = readList(params, "runs");
-  const tab = params.get("tab") ?? "table";
+  const asked = params.get("tab");
+  const tab = asked === "charts" || asked === "plots" ? asked : "table"; // an unknown tab shows the table
   const agg: Aggregate = AGGREGATES.find((a) => a === params.get("agg")) ?? "latest";
   const queries = useQueries({
     queries: runIds.map((id) => ({
@@ -315,7 +328,7 @@ export default function ComparePage() {
       <div className="row">
         <h1>Comparing {runIds.length} runs</h1>
         {runs.map((run, i) => (
-          <span key={run.info.run_id} className="tag-chip">
+          <span key={run.info.run_id} className="tag-chip ellipsis" style={{ maxWidth: 320 }} title={run.info.run_name}>
             <span
               style={{
                 display: "inline-block",

@@ -4,8 +4,28 @@ import { formatNumber } from "../../lib/format";
 export interface Axis {
   id: string;
   label: string;
-  /** per run, in run order; null when the run lacks it */
+  /** per run, in run order; null when the run lacks it or it cannot be drawn */
   values: (number | string | null)[];
+  /** per run: its value when that is NaN or infinite (so null above), to say why it is missing */
+  notFinite?: (string | null)[];
+}
+
+type PlotRun = { id: string; name: string; color: string };
+
+/** The runs a plot leaves out of an axis because their value there is NaN or infinite. */
+export function UndrawnNote({ axes, runs }: { axes: Axis[]; runs: PlotRun[] }) {
+  const missing = runs.flatMap((run, r) =>
+    axes.flatMap((axis) => {
+      const value = axis.notFinite?.[r];
+      return value ? [`${run.name || run.id} (${axis.label} = ${value})`] : [];
+    }),
+  );
+  if (!missing.length) return null;
+  return (
+    <div className="muted small" data-testid="plot-note">
+      Not drawn on an axis where the value is NaN or infinite: {missing.join(", ")}.
+    </div>
+  );
 }
 
 interface Scale {
@@ -37,13 +57,7 @@ function makeScale(values: (number | string | null)[], from: number, to: number)
   };
 }
 
-export function ParallelCoordinates({
-  axes,
-  runs,
-}: {
-  axes: Axis[];
-  runs: { id: string; name: string; color: string }[];
-}) {
+export function ParallelCoordinates({ axes, runs }: { axes: Axis[]; runs: PlotRun[] }) {
   const width = Math.max(480, axes.length * 150);
   const height = 320;
   const top = 30;
@@ -90,15 +104,7 @@ export function ParallelCoordinates({
   );
 }
 
-export function ScatterPlot({
-  xAxis,
-  yAxis,
-  runs,
-}: {
-  xAxis: Axis;
-  yAxis: Axis;
-  runs: { id: string; name: string; color: string }[];
-}) {
+export function ScatterPlot({ xAxis, yAxis, runs }: { xAxis: Axis; yAxis: Axis; runs: PlotRun[] }) {
   const width = 520;
   const height = 360;
   const sx = makeScale(xAxis.values, 60, width - 20);

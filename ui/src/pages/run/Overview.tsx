@@ -79,12 +79,10 @@ function Params({ run }: { run: Run }) {
             <tbody>
               {shown.slice(0, 2000).map((p) => (
                 <tr key={p.key}>
-                  <td className="mono" style={{ width: "40%" }}>
+                  <td className="mono break-anywhere" style={{ width: "40%" }}>
                     {p.key}
                   </td>
-                  <td className="mono" style={{ overflowWrap: "anywhere" }}>
-                    {p.value}
-                  </td>
+                  <td className="mono break-anywhere">{p.value}</td>
                 </tr>
               ))}
             </tbody>

@@ -13,10 +13,18 @@ const ChartsPanel = lazyModule(() => import("../../charts/ChartsPanel"));
 const ArtifactBrowser = lazyModule(() => import("../../artifacts/ArtifactBrowser"));
 preload(ChartsPanel, ArtifactBrowser);
 const LIVE_MS = 3000;
+const TABS = [
+  { id: "overview", label: "Overview" },
+  { id: "metrics", label: "Metrics" },
+  { id: "charts", label: "Charts" },
+  { id: "artifacts", label: "Artifacts" },
+];
 
 export default function RunPage({ runId }: { runId: string }) {
   const [params, setParams] = useParams();
-  const tab = params.get("tab") ?? "overview";
+  // An unknown tab (an old or mistyped link) shows the overview rather than nothing.
+  const asked = params.get("tab");
+  const tab = TABS.some((t) => t.id === asked) ? (asked as string) : "overview";
   const client = useQueryClient();
   const run = useQuery({ queryKey: ["run", runId], queryFn: ({ signal }) => api.getRun(runId, signal) });
   const experiments = useQuery({
@@ -71,7 +79,9 @@ export default function RunPage({ runId }: { runId: string }) {
         /
       </div>
       <div className="row">
-        <h1 data-testid="run-title">{info.run_name || info.run_id}</h1>
+        <h1 data-testid="run-title" className="break-anywhere">
+          {info.run_name || info.run_id}
+        </h1>
         <Status status={info.status} />
         {info.lifecycle_stage === "deleted" && <span className="tag-chip">deleted</span>}
         <button type="button" className="link small" onClick={() => setRenaming(true)}>
@@ -89,16 +99,7 @@ export default function RunPage({ runId }: { runId: string }) {
           </button>
         ) : null}
       </div>
-      <Tabs
-        tabs={[
-          { id: "overview", label: "Overview" },
-          { id: "metrics", label: "Metrics" },
-          { id: "charts", label: "Charts" },
-          { id: "artifacts", label: "Artifacts" },
-        ]}
-        current={tab}
-        onChange={(t) => setParams({ tab: t === "overview" ? null : t })}
-      />
+      <Tabs tabs={TABS} current={tab} onChange={(t) => setParams({ tab: t === "overview" ? null : t })} />
       <Suspense fallback={<Loading what={tab} />}>
         {tab === "overview" && <Overview run={run.data} />}
         {tab === "metrics" && <MetricsTab runId={runId} versions={live.data?.metrics} />}

@@ -33,10 +33,10 @@ export function TagsEditor({ runId, tags }: { runId: string; tags: KeyValue[] })
 
   const row = (tag: KeyValue, editable: boolean) => (
     <tr key={tag.key}>
-      <td className="mono" style={{ width: "38%" }}>
+      <td className="mono break-anywhere" style={{ width: "38%" }}>
         {tag.key}
       </td>
-      <td className="mono" style={{ overflowWrap: "anywhere" }}>
+      <td className="mono break-anywhere">
         {editing === tag.key ? (
           <input
             aria-label={`Value of ${tag.key}`}

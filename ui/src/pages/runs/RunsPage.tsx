@@ -9,6 +9,7 @@ import { explainFilterError, parseColumn, topLevelFilter } from "../../lib/filte
 import { href, navigate, readList, useParams, writeList } from "../../lib/route";
 import type { RunKeys, RunRow, ViewType } from "../../lib/types";
 import { ColumnChooser } from "./ColumnChooser";
+import { DeletedExperimentsNotice } from "./DeletedExperiments";
 import { type ColumnSpec, chosenColumn, fixedColumns, parseOrder } from "./columns";
 import { FilterInput } from "./FilterInput";
 import { GroupsView } from "./GroupsView";
@@ -63,7 +64,7 @@ export default function RunsPage({ experimentIds }: { experimentIds: string[] })
   const view = (params.get("view") as ViewType | null) ?? "ACTIVE_ONLY";
   const tree = params.get("flat") !== "1";
   const groupBy = params.get("group") ?? "";
-  const tab = params.get("tab") ?? "table";
+  const tab = params.get("tab") === "charts" ? "charts" : "table"; // an unknown tab shows the table
   const selectedList = readList(params, "sel");
   const selected = useMemo(() => new Set(selectedList), [selectedList.join(",")]);
 
@@ -96,6 +97,9 @@ export default function RunsPage({ experimentIds }: { experimentIds: string[] })
     return map;
   }, [experiments.data]);
   const missing = experiments.data ? experimentIds.filter((id) => !names.has(id)) : [];
+  const deletedExperiments = (experiments.data ?? []).filter(
+    (e) => e.lifecycle_stage === "deleted" && experimentIds.includes(e.experiment_id),
+  );
 
   const columns: ColumnSpec[] = useMemo(
     () => [
@@ -125,8 +129,9 @@ export default function RunsPage({ experimentIds }: { experimentIds: string[] })
     return pages;
   }, [range]);
 
-  const [expanded, setExpanded] = useState<Map<string, number>>(new Map());
-  useEffect(() => setExpanded(new Map()), [keyText]);
+  // Expanded runs by id (never by row position: rows above a parent come and go).
+  const [expanded, setExpanded] = useState<Set<string>>(new Set());
+  useEffect(() => setExpanded(new Set()), [keyText]);
   const rows = useRunRows(base, visiblePages, expanded);
 
   // Live: poll the states of running runs on screen; re-fetch their pages when they change.
@@ -168,10 +173,10 @@ export default function RunsPage({ experimentIds }: { experimentIds: string[] })
     if (order?.key === column.sortKey) setParams({ order: null });
     setColumns(chosenIds.map((c) => (c === column.id ? replaced : c)));
   };
-  const onExpand = (row: RunRow, topIndex: number, open: boolean) =>
+  const onExpand = (row: RunRow, open: boolean) =>
     setExpanded((prev) => {
-      const next = new Map(prev);
-      if (open) next.set(row.run_id, topIndex);
+      const next = new Set(prev);
+      if (open) next.add(row.run_id);
       else next.delete(row.run_id);
       return next;
     });
@@ -315,6 +320,11 @@ export default function RunsPage({ experimentIds }: { experimentIds: string[] })
           </button>
         )}
       </div>
+      <DeletedExperimentsNotice
+        experiments={deletedExperiments}
+        view={view}
+        onShowDeletedRuns={() => setParams({ view: "DELETED_ONLY", sel: null })}
+      />
       {actionError ? <ErrorView error={actionError} title="Some runs were not changed" /> : null}
       {invalidFilter ? (
         <FilterError message={firstError.message} filter={filter} />
@@ -346,6 +356,9 @@ export default function RunsPage({ experimentIds }: { experimentIds: string[] })
       ) : rows.total === 0 ? (
         filter || view !== "ACTIVE_ONLY" ? (
           <div className="empty">No runs match{filter ? " this filter" : ""}.</div>
+        ) : deletedExperiments.length ? (
+          // Logging into a deleted experiment fails: no first-run snippet here.
+          <div className="empty">No active runs.</div>
         ) : (
           <FirstRunHelp experiment={experimentIds.length === 1 ? names.get(experimentIds[0] as string) : undefined} />
         )

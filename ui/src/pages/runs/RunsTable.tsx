@@ -21,8 +21,8 @@ export interface RunsTableProps {
   onRemove: (column: ColumnSpec) => void;
   selected: Set<string>;
   onSelect: (runIds: string[], on: boolean) => void;
-  expanded: Map<string, number>;
-  onExpand: (row: RunRow, topIndex: number, open: boolean) => void;
+  expanded: Set<string>;
+  onExpand: (row: RunRow, open: boolean) => void;
   onRange: (firstTop: number, lastTop: number) => void;
   tree: boolean;
 }
@@ -91,7 +91,7 @@ export function RunsTable(props: RunsTableProps) {
       case "ArrowLeft":
         if (row && row.child_count > 0 && props.tree) {
           event.preventDefault();
-          props.onExpand(row, entry.kind === "top" ? entry.index : -1, event.key === "ArrowRight");
+          props.onExpand(row, event.key === "ArrowRight");
         }
         return;
       default:
@@ -212,7 +212,6 @@ export function RunsTable(props: RunsTableProps) {
             );
           }
           const isOpen = expanded.has(row.run_id);
-          const topIndex = entry.kind === "top" ? entry.index : -1;
           return (
             <div
               key={item.key}
@@ -239,7 +238,7 @@ export function RunsTable(props: RunsTableProps) {
                     aria-expanded={isOpen}
                     aria-label={`${isOpen ? "Collapse" : "Expand"} ${row.child_count} nested runs`}
                     title={`${row.child_count} nested run${row.child_count === 1 ? "" : "s"}`}
-                    onClick={() => props.onExpand(row, topIndex, !isOpen)}
+                    onClick={() => props.onExpand(row, !isOpen)}
                   >
                     {rows.loadingChildren.has(row.run_id) ? "…" : isOpen ? "▾" : "▸"}
                   </button>

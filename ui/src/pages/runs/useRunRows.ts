@@ -2,7 +2,7 @@
 // children of expanded runs spliced in after their parent. 100,000 runs cost what the
 // visible pages cost: the total comes with the first page, the rest is fetched on demand.
 import { keepPreviousData, useQueries, useQuery } from "@tanstack/react-query";
-import { useMemo } from "react";
+import { useMemo, useRef } from "react";
 import { api, type RunTableQuery } from "../../lib/api";
 import { childrenFilter } from "../../lib/filter";
 import type { RunRow } from "../../lib/types";
@@ -31,7 +31,7 @@ export function tableKey(q: RunTableQuery): unknown[] {
   return ["run-table", q.experiment_ids, q.filter ?? "", q.order_by ?? [], q.run_view_type, q.columns ?? []];
 }
 
-export function useRunRows(base: RunTableQuery, visiblePages: number[], expanded: Map<string, number>): RunRows {
+export function useRunRows(base: RunTableQuery, visiblePages: number[], expanded: Set<string>): RunRows {
   const key = tableKey(base);
   const firstPage = useQuery({
     queryKey: [...key, 0],
@@ -50,7 +50,7 @@ export function useRunRows(base: RunTableQuery, visiblePages: number[], expanded
         staleTime: 30_000,
       })),
   });
-  const expandedIds = [...expanded.keys()];
+  const expandedIds = [...expanded];
   const children = useQueries({
     queries: expandedIds.map((runId) => ({
       queryKey: [
@@ -85,8 +85,11 @@ export function useRunRows(base: RunTableQuery, visiblePages: number[], expanded
     else loadingChildren.add(id);
   });
 
+  const positions = useParentPositions(key, pages, expanded);
+
   // Rows inserted after each expanded top-level row, depth first.
   const childSignature = children.map((q) => q.dataUpdatedAt).join(",");
+  const positionSignature = [...positions].join(",");
   const { insertions, extra } = useMemo(() => {
     const inserted = new Map<number, Entry[]>();
     const walk = (parent: string, depth: number, into: Entry[], seen: Set<string>) => {
@@ -100,8 +103,8 @@ export function useRunRows(base: RunTableQuery, visiblePages: number[], expanded
       if (found.total > found.rows.length)
         into.push({ kind: "more", parent, hidden: found.total - found.rows.length, depth });
     };
-    for (const [runId, topIndex] of expanded) {
-      if (topIndex < 0) continue; // a nested run: inserted under its parent by walk()
+    // Nested runs among `expanded` have no top-level position: walk() inserts them under their parent.
+    for (const [runId, topIndex] of positions) {
       const list: Entry[] = [];
       walk(runId, 1, list, new Set());
       if (list.length) inserted.set(topIndex, list);
@@ -109,7 +112,7 @@ export function useRunRows(base: RunTableQuery, visiblePages: number[], expanded
     let count = 0;
     inserted.forEach((l) => (count += l.length));
     return { insertions: inserted, extra: count };
-  }, [expanded, childSignature]);
+  }, [expanded, childSignature, positionSignature]);
 
   const sortedPoints = useMemo(() => [...insertions.keys()].sort((a, b) => a - b), [insertions]);
 
@@ -139,4 +142,36 @@ export function useRunRows(base: RunTableQuery, visiblePages: number[], expanded
     stale: firstPage.isPlaceholderData,
     loadedRows: () => [...pages.values()].flat(),
   };
+}
+
+/** Where each expanded top-level run is in the table now, by its id. Rows come and go above a
+ * parent (a run deleted, a new run started), so a position remembered from the click would
+ * put its children under another run. A parent whose page is not loaded (scrolled far away)
+ * keeps its last known position, so that the rows on screen do not jump while it is away. */
+function useParentPositions(key: unknown[], pages: Map<number, RunRow[]>, expanded: Set<string>): Map<string, number> {
+  const keyText = JSON.stringify(key);
+  const lastSeen = useRef<{ key: string; at: Map<string, number> }>({ key: keyText, at: new Map() });
+  if (lastSeen.current.key !== keyText) lastSeen.current = { key: keyText, at: new Map() };
+  const remembered = lastSeen.current.at;
+
+  const found = new Map<string, number>();
+  for (const [page, rows] of pages) {
+    rows.forEach((row, i) => {
+      if (expanded.has(row.run_id) && !found.has(row.run_id)) found.set(row.run_id, page * PAGE_SIZE + i);
+    });
+  }
+  const positions = new Map<string, number>();
+  for (const runId of expanded) {
+    const now = found.get(runId);
+    const before = remembered.get(runId);
+    if (now !== undefined) {
+      positions.set(runId, now);
+      remembered.set(runId, now);
+    } else if (before !== undefined && !pages.has(Math.floor(before / PAGE_SIZE))) {
+      positions.set(runId, before);
+    } else {
+      remembered.delete(runId); // gone from the page it was on: deleted, filtered out, or not top-level
+    }
+  }
+  return positions;
 }
