@@ -415,8 +415,10 @@ class Client:
 
     def _log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> None:
         path = v.validate_artifact_path(artifact_file)
-        if not path:
-            raise InvalidParameter("artifact_file must name a file, e.g. 'notes/summary.txt'")
+        if not path or artifact_file.endswith("/"):
+            raise InvalidParameter(
+                f"artifact_file must name a file, e.g. 'notes/summary.txt', not {artifact_file!r}"
+            )
         self._artifact_repo(run_id).log_bytes(data, path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:

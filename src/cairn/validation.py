@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import posixpath
 import re
+import sys
 import urllib.parse
 from typing import Any
 
@@ -86,6 +87,10 @@ def validate_tag_key(key: str) -> str:
     return _check_key(key, "tag")
 
 
+#: The largest int float() converts without OverflowError (below it, it may round).
+_FLOAT_MAX_INT = int(sys.float_info.max)
+
+
 def validate_metric_value(key: str, value: Any) -> float:
     """Return ``value`` as a float. NaN and +-inf are valid; bools and strings are not.
 
@@ -94,7 +99,7 @@ def validate_metric_value(key: str, value: Any) -> float:
     kind = type(value)
     if kind is float:
         return value  # type: ignore[no-any-return]
-    if kind is int:
+    if kind is int and -_FLOAT_MAX_INT <= value <= _FLOAT_MAX_INT:
         return float(value)
     if kind is not bool and hasattr(value, "item") and getattr(value, "size", 1) == 1:
         value = value.item()
@@ -107,27 +112,48 @@ def validate_metric_value(key: str, value: Any) -> float:
                 f"Invalid value {value!r} for metric {key!r}: metric values must be numbers "
                 f"(got {kind.__name__})"
             )
-    return float(value)
-
-
-def validate_timestamp(key: str, timestamp: Any) -> int:
-    """Return ``timestamp`` (epoch milliseconds) as an int; it must be a non-negative integer."""
-    if type(timestamp) is int and timestamp >= 0:
-        return timestamp
-    if isinstance(timestamp, bool) or not _is_integral(timestamp) or int(timestamp) < 0:
+    try:
+        return float(value)
+    except OverflowError:
         raise InvalidParameter(
-            f"Invalid timestamp {timestamp!r} for metric {key!r}: timestamps must be "
-            "non-negative integers (milliseconds since the epoch)"
+            f"Invalid value {value!r} for metric {key!r}: it is too large for a 64-bit float"
+        ) from None
+
+
+def validate_timestamp(key: str, timestamp: Any, *, metric: bool = True) -> int:
+    """Return ``timestamp`` (epoch milliseconds) as an int; it must be a non-negative 64-bit
+    integer. ``key`` names the metric, or with ``metric=False`` the field (``end_time``).
+
+    >>> validate_timestamp("loss", 2**63)
+    Traceback (most recent call last):
+    ...
+    cairn.errors.InvalidParameter: Invalid timestamp 9223372036854775808 for metric 'loss': ...
+    """
+    if type(timestamp) is int and 0 <= timestamp <= INT64_MAX:
+        return timestamp
+    if (
+        isinstance(timestamp, bool)
+        or not _is_integral(timestamp)
+        or not 0 <= int(timestamp) <= INT64_MAX
+    ):
+        subject = f"{key} {timestamp!r}"
+        if metric:
+            subject = f"timestamp {timestamp!r} for metric {key!r}"
+        raise InvalidParameter(
+            f"Invalid {subject}: timestamps must be non-negative 64-bit integers (milliseconds "
+            "since the epoch)"
         )
     return int(timestamp)
 
 
 def validate_step(key: str, step: Any) -> int:
-    """Return ``step`` as an int; it must be an integer."""
-    if type(step) is int:
+    """Return ``step`` as an int; it must be a 64-bit integer (what databases store)."""
+    if type(step) is int and INT64_MIN <= step <= INT64_MAX:
         return step
-    if isinstance(step, bool) or not _is_integral(step):
-        raise InvalidParameter(f"Invalid step {step!r} for metric {key!r}: steps must be integers")
+    if isinstance(step, bool) or not _is_integral(step) or not INT64_MIN <= int(step) <= INT64_MAX:
+        raise InvalidParameter(
+            f"Invalid step {step!r} for metric {key!r}: steps must be 64-bit integers"
+        )
     return int(step)
 
 
@@ -240,6 +266,34 @@ def validate_max_results(max_results: Any, limit: int = MAX_SEARCH_RESULTS) -> i
             f"Invalid max_results {max_results}: it must be between 1 and {limit}"
         )
     return max_results
+
+
+MAX_ARTIFACT_LOCATION_LENGTH = 2048
+
+
+def validate_artifact_location(location: str) -> str:
+    """Check an experiment's artifact location as the protocol limits it: a URI or path of at
+    most 2048 characters, not a ``runs:`` URI, without a fragment (``#``) or URL params.
+
+    >>> validate_artifact_location("s3://bucket/experiments")
+    's3://bucket/experiments'
+    >>> validate_artifact_location("s3://bucket/x#part")
+    Traceback (most recent call last):
+    ...
+    cairn.errors.InvalidParameter: Invalid artifact location 's3://bucket/x#part': ...
+    """
+    problem = None
+    if len(location) > MAX_ARTIFACT_LOCATION_LENGTH:
+        problem = f"it is longer than {MAX_ARTIFACT_LOCATION_LENGTH} characters"
+    elif location.startswith("runs:"):
+        problem = "runs:/ URIs are not allowed"
+    else:
+        parsed = urllib.parse.urlparse(location)
+        if parsed.fragment or parsed.params:
+            problem = "a URL cannot hold a fragment ('#...') or params (';...')"
+    if problem:
+        raise InvalidParameter(f"Invalid artifact location {location!r}: {problem}")
+    return location
 
 
 def validate_artifact_path(path: str | None, *, decode: bool = False) -> str:

@@ -150,3 +150,22 @@ def test_current_of_a_foreign_database_is_none(cli: Cli, tmp_path: Path) -> None
     result = cli("db", "current", f"sqlite:///{db_file}")
     assert result.exit_code == 0
     assert result.stdout.strip() == "none"
+
+
+@pytest.mark.parametrize(
+    ("uri", "reason"),
+    [
+        # The real PostgreSQL of the test machine, with a role that does not exist ...
+        ("postgresql://no_such_role:secret@127.0.0.1:5432/test", 'role "no_such_role"'),
+        # ... and a port where nothing listens.
+        ("postgresql://postgres@127.0.0.1:1/test", "Connection refused"),
+    ],
+)
+def test_a_database_that_cannot_be_opened_is_one_error_line_without_the_password(
+    cli: Cli, uri: str, reason: str
+) -> None:
+    result = cli("experiments", "list", tracking_uri=uri)
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: Cannot open the database postgresql://")
+    assert reason in result.output
+    assert "secret" not in result.output and "Traceback" not in result.output

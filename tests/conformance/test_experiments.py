@@ -38,6 +38,23 @@ def test_explicit_artifact_location_is_kept(store: TrackingStore) -> None:
     assert store.get_experiment(exp_id).artifact_location == "s3://bucket/prefix"
 
 
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("s3://bucket/x#part", "fragment"),
+        ("http://host/x;type=a", "params"),
+        ("runs:/abc/artifacts", "runs:/ URIs"),
+        ("s3://bucket/" + "x" * 2048, "longer than 2048"),
+    ],
+)
+def test_invalid_artifact_locations_are_rejected(
+    store: TrackingStore, location: str, reason: str
+) -> None:
+    with pytest.raises(InvalidParameter, match=reason):
+        store.create_experiment("bad-location", artifact_location=location)
+    assert store.get_experiment_by_name("bad-location") is None
+
+
 def test_duplicate_experiment_name_is_rejected(store: TrackingStore) -> None:
     store.create_experiment("dup")
     with pytest.raises(ResourceAlreadyExists, match="dup"):

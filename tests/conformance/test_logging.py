@@ -76,6 +76,11 @@ def test_invalid_item_rejects_the_whole_batch(store: TrackingStore) -> None:
         (Metric("m", 1.0, 1, 1.5), "step"),  # type: ignore[arg-type]
         (Metric("bad key!", 1.0, 1, 0), "Invalid metric key"),
         (Metric("x" * 251, 1.0, 1, 0), "Invalid metric key"),
+        # Beyond what a database column holds: refused, never an overflow at write time.
+        (Metric("m", 1.0, 1, 2**63), "steps must be 64-bit integers"),
+        (Metric("m", 1.0, 1, -(2**63) - 1), "steps must be 64-bit integers"),
+        (Metric("m", 1.0, 2**63, 0), "non-negative 64-bit integers"),
+        (Metric("m", 10**400, 1, 0), "too large for a 64-bit float"),  # type: ignore[arg-type]
     ],
 )
 def test_invalid_metrics_are_rejected(store: TrackingStore, metric: Metric, message: str) -> None:
@@ -120,6 +125,23 @@ def test_latest_metric_is_the_largest_step_then_timestamp(store: TrackingStore) 
     assert store.get_run(run_id).data.metrics["m"] == 7.0
     store.log_metric_points([(run_id, "m", 2.0, 50, 5), (run_id, "m", 3.0, 60, 6)])
     assert store.get_run(run_id).data.metrics["m"] == 3.0
+
+
+def test_latest_metric_breaks_a_step_and_time_tie_by_the_largest_value(
+    store: TrackingStore,
+) -> None:
+    """MLflow's order: step, then timestamp, then value; NaN loses a tie to any number."""
+    run_id = _run(store)
+    for value in (5.0, 7.0, 6.0):  # one call each, as a client logging them one by one
+        store.log_batch(run_id, metrics=[Metric("m", value, 10, 2)])
+    store.log_batch(run_id, metrics=[Metric("b", v, 10, 2) for v in (5.0, 7.0, 6.0)])
+    store.log_batch(run_id, metrics=[Metric("i", math.inf, 10, 2), Metric("i", 5.0, 10, 2)])
+    store.log_batch(run_id, metrics=[Metric("n", 1.0, 10, 2)])
+    store.log_batch(run_id, metrics=[Metric("n", math.nan, 10, 2)])
+    metrics = store.get_run(run_id).data.metrics
+    assert metrics == {"m": 7.0, "b": 7.0, "i": math.inf, "n": 1.0}
+    found = store.search_runs(["0"], "metrics.m = 7", max_results=10)
+    assert [r.info.run_id for r in found] == [run_id]
 
 
 def test_nan_and_infinities_round_trip(store: TrackingStore) -> None:

@@ -78,6 +78,7 @@ def test_default_order_is_newest_first(store: TrackingStore, runs: dict[str, str
         ("metrics.acc.max >= 0.9", {"alpha"}),
         ("metrics.acc.count = 2", {"alpha"}),
         ("metrics.loss < 1", {"alpha", "beta", "delta"}),  # NaN never compares
+        ("metrics.loss != 0.3", {"alpha", "gamma", "delta"}),  # ... but differs from any number
         ("params.model = 'rf'", {"alpha", "beta"}),
         ("params.model != 'rf'", {"gamma", "delta"}),
         ("params.model LIKE 'rf%'", {"alpha", "beta"}),

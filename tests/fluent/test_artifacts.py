@@ -112,6 +112,14 @@ def test_log_text_overwrites_the_same_file(mlruns: Path) -> None:
     assert (_artifacts_dir(mlruns, run) / "a.txt").read_text() == "two"
 
 
+@pytest.mark.parametrize("name", ["notes/", "", "."])
+def test_log_text_to_a_folder_name_is_rejected(mlruns: Path, name: str) -> None:
+    with cairn.start_run() as run:
+        with pytest.raises(InvalidParameter, match="artifact_file must name a file"):
+            cairn.log_text("x", name)
+    assert not (_artifacts_dir(mlruns, run) / "notes").exists()
+
+
 def test_log_dict_as_json(mlruns: Path) -> None:
     config = {"lr": 0.1, "layers": [64, 32], "name": "mlp", "nested": {"a": None}}
     with cairn.start_run() as run:

@@ -268,6 +268,15 @@ def test_uploading_over_a_directory_is_400(client: httpx.Client) -> None:
     assert_error(client.put(f"{ART}/{RUN}/d", content=b"x"), 400, "INVALID_PARAMETER_VALUE")
 
 
+def test_uploading_to_a_path_ending_in_a_slash_is_400_and_writes_nothing(
+    client: httpx.Client, dest: Path
+) -> None:
+    answer = client.put(f"{ART}/{RUN}/dir/", content=b"x")
+    assert_error(answer, 400, "INVALID_PARAMETER_VALUE", "include the file name")
+    assert not (dest / RUN / "dir").exists()
+    assert client.put(f"{ART}/{RUN}/dir/a.txt", content=b"1").status_code == 200
+
+
 def test_delete_removes_a_file_or_a_tree_and_ignores_missing_ones(
     client: httpx.Client, dest: Path
 ) -> None:

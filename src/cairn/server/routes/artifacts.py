@@ -177,6 +177,11 @@ def artifact_path(raw: str, *, file: bool = False) -> str:
     rel = safe_path(raw)
     if rel.split("/", 1)[0] == STAGING:
         raise InvalidArtifactPath(f"Invalid path {raw!r}: {STAGING} is reserved", path=raw)
+    if file and raw.endswith("/"):
+        raise InvalidArtifactPath(
+            f"Invalid path {raw!r}: it ends with '/', so it names a folder; include the file name",
+            path=raw,
+        )
     if file and (not rel or "/" not in rel):
         raise InvalidArtifactPath(
             f"Invalid path {raw!r}: artifact files live below a folder of the destination "

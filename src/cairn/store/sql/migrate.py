@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from cairn.errors import SchemaOutdated, SchemaTooNew, StoreError
 
@@ -66,8 +67,12 @@ def ensure_schema(engine: Engine, uri: str) -> None:
     Raises SchemaOutdated, SchemaTooNew, or StoreError for a database holding tables that
     cairn did not create.
     """
-    with engine.connect() as conn:
-        revision = current_revision(conn)
+    try:
+        with engine.connect() as conn:
+            revision = current_revision(conn)
+    except OperationalError as err:  # the first contact: a server down, a role or db missing
+        reason = " ".join(str(err.orig or err).split())
+        raise StoreError(f"Cannot open the database {_shown(uri)}: {reason}") from None
     if revision is not None:
         check_revision(revision, uri)
         return
@@ -79,6 +84,18 @@ def ensure_schema(engine: Engine, uri: str) -> None:
             _run_alembic(conn, HEAD)
             return
     check_revision(revision, uri)
+
+
+def _shown(uri: str) -> str:
+    """``uri`` with its password hidden.
+
+    >>> _shown("postgresql://me:secret@db:5432/runs")
+    'postgresql://me:***@db:5432/runs'
+    """
+    try:
+        return make_url(uri).render_as_string(hide_password=True)
+    except Exception:  # not a database URL (a folder shown as the store's name)
+        return uri
 
 
 def upgrade(engine: Engine, target: str = HEAD) -> tuple[str | None, str]:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     exists,
     literal,
     not_,
+    or_,
     select,
     true,
 )
@@ -158,10 +159,13 @@ class RunSearchCompiler:
         if ident.entity == "metric":
             s = metric_summaries.alias()
             column = s.c[_SUMMARY_COLUMN[ident.aggregate]]
+            compared = _compare(column, op, value, self.dialect)
+            if op == "!=":  # NaN is stored as NULL, and NaN differs from every number
+                compared = or_(compared, column.is_(None))
             return exists().where(
                 s.c.run_pk == runs.c.pk,
                 s.c.key_id == _key_id(ident.key),
-                _compare(column, op, value, self.dialect),
+                compared,
             )
         if ident.entity in ("param", "tag"):
             table = (params if ident.entity == "param" else tags).alias()

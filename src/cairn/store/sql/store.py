@@ -210,13 +210,8 @@ class SqlTrackingStore(TrackingStore):
         tags: Sequence[tuple[str, str]] = (),
     ) -> str:
         v.validate_experiment_name(name)
-        if artifact_location is not None and (
-            len(artifact_location) > 2048 or artifact_location.startswith("runs:")
-        ):
-            raise InvalidParameter(
-                f"Invalid artifact location {artifact_location!r}: it must be a URI or "
-                "path of at most 2048 characters (runs:/ URIs are not allowed)"
-            )
+        if artifact_location is not None:
+            v.validate_artifact_location(artifact_location)
         tag_items = [
             (v.validate_tag_key(k), v.tag_value_to_str(k, val, v.MAX_EXPERIMENT_TAG_VALUE_LENGTH))
             for k, val in tags
@@ -483,7 +478,7 @@ class SqlTrackingStore(TrackingStore):
         name = v.validate_run_name(run_name or name_tag or generate_run_name())
         tag_items[writes.RUN_NAME_TAG] = name
         run_id = uuid.uuid4().hex
-        start_time = v.validate_timestamp("start_time", start_time)
+        start_time = v.validate_timestamp("start_time", start_time, metric=False)
 
         def work(conn: Connection, fresh: dict[str, int]) -> int:
             exp = conn.execute(
@@ -545,7 +540,7 @@ class SqlTrackingStore(TrackingStore):
             except ValueError as err:
                 raise InvalidParameter(f"Invalid run status: {err}") from None
         if end_time is not None:
-            values["end_time"] = v.validate_timestamp("end_time", end_time)
+            values["end_time"] = v.validate_timestamp("end_time", end_time, metric=False)
         if run_name:
             values["name"] = v.validate_run_name(run_name)
 

@@ -23,10 +23,15 @@ from cairn.store.sql.schema import SMALL_BLOCK, metric_blocks, metric_summaries,
 
 # One row per (run, key) of a batch, merged into the stored summary. In an upsert's SET clause
 # every column reference reads the row as it was before the update, in SQLite and PostgreSQL.
+# The latest point is the one with the largest step, then timestamp, then value (MLflow's
+# order); NaN is stored as NULL and loses a tie to any number.
 _NEWER = (
     "(excluded.latest_step > metric_summaries.latest_step OR "
     "(excluded.latest_step = metric_summaries.latest_step AND "
-    "excluded.latest_timestamp >= metric_summaries.latest_timestamp))"
+    "(excluded.latest_timestamp > metric_summaries.latest_timestamp OR "
+    "(excluded.latest_timestamp = metric_summaries.latest_timestamp AND "
+    "(metric_summaries.latest_value IS NULL OR "
+    "excluded.latest_value >= metric_summaries.latest_value)))))"
 )
 _INSERT_SUMMARY = (
     "INSERT INTO metric_summaries (run_pk, key_id, latest_value, latest_step, "
@@ -174,6 +179,11 @@ def insert_metric_points(
         _append_many_locked(conn, batches)
 
 
+def _or_zero(value: float) -> float:
+    """``value``, or 0 for NaN (which a tuple comparison cannot order)."""
+    return value if value == value else 0.0
+
+
 @dataclass(slots=True)
 class _SeriesBatch:
     """The points one batch adds to one series, and what they change in its summary."""
@@ -191,10 +201,10 @@ class _SeriesBatch:
         timestamps = [p[3] for p in group]
         steps = [p[4] for p in group]
         top = max(steps)
-        # The latest point: largest step, then largest timestamp, then the later write.
+        # The latest point: largest step, then timestamp, then value (NaN below any number).
         latest = max(
-            (i for i in range(len(steps) - 1, -1, -1) if steps[i] == top),
-            key=timestamps.__getitem__,
+            (i for i in range(len(steps)) if steps[i] == top),
+            key=lambda i: (timestamps[i], values[i] == values[i], _or_zero(values[i])),
         )
         finite = [v for v in values if v == v]
         latest_value = values[latest]
