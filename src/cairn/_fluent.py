@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from cairn.entities import (
     Experiment,
     Metric,
+    ModelInput,
     Param,
     Run,
     RunStatus,
@@ -492,8 +493,26 @@ def log_metric(
         ts = int(time.time() * 1000) if timestamp is None else timestamp
         metric = Metric(key, value, ts, step or 0, **_links(model_id, dataset))
         client.log_batch(run_id, metrics=[metric], synchronous=synchronous)
+        _record_model_input(client, run_id, model_id)
         return
     client.log_metric(run_id, key, value, timestamp, step, synchronous)
+
+
+#: (run, model) pairs already linked by _record_model_input in this process.
+_models_used: set[tuple[str, str]] = set()
+
+
+def _record_model_input(client: Client, run_id: str, model_id: str | None) -> None:
+    """A metric measured on a model the run did not produce makes that model one of the run's
+    inputs (``run.inputs.model_inputs``), as MLflow records an evaluation."""
+    if model_id is None or (run_id, model_id) in _models_used:
+        return
+    run = client.get_run(run_id)
+    linked = {i.model_id for i in run.inputs.model_inputs}
+    linked.update(o.model_id for o in run.outputs.model_outputs)
+    if model_id not in linked:
+        client.log_inputs(run_id, models=[ModelInput(model_id)])
+    _models_used.add((run_id, model_id))
 
 
 def _links(model_id: str | None, dataset: Any) -> dict[str, Any]:
@@ -517,11 +536,13 @@ def log_metrics(
     """Log several metrics at one step and time."""
     ts = int(time.time() * 1000) if timestamp is None else timestamp
     links = _links(model_id, dataset)
-    _client().log_batch(
-        _active_run_id(run_id),
+    client, run_id = _client(), _active_run_id(run_id)
+    client.log_batch(
+        run_id,
         metrics=[Metric(k, val, ts, step or 0, **links) for k, val in metrics.items()],
         synchronous=synchronous,
     )
+    _record_model_input(client, run_id, model_id)
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:

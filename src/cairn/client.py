@@ -29,6 +29,7 @@ from cairn.entities import (
     Experiment,
     FileInfo,
     Metric,
+    ModelInput,
     PagedList,
     Param,
     Run,
@@ -358,9 +359,14 @@ class Client:
         else:
             writer.put_batch(run_id, param_items, tag_items, points)
 
-    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] | None = None) -> None:
-        """Record the datasets a run used."""
-        self._sync().log_inputs(run_id, datasets or ())
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] | None = None,
+        models: Sequence[ModelInput] | None = None,
+    ) -> None:
+        """Record the datasets and logged models a run used (``run.inputs``)."""
+        self._sync().log_inputs(run_id, datasets or (), models or ())
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point of one metric, ordered by step then timestamp."""

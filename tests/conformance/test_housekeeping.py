@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cairn.entities import Metric, ModelOutput, Param, ViewType
+from cairn.entities import Metric, ModelInput, ModelOutput, Param, ViewType
 from cairn.errors import InvalidState, ResourceNotFound, RunNotFound
 from cairn.store.base import TrackingStore
 
@@ -14,8 +14,10 @@ from cairn.store.base import TrackingStore
 def test_purge_run_removes_it_and_everything_it_logged(store: TrackingStore) -> None:
     keep = store.create_run("0", "u", 1).info.run_id
     gone = store.create_run("0", "u", 2).info.run_id
+    model = store.create_logged_model("0")
     for run_id in (keep, gone):
         store.log_batch(run_id, [Metric("m", 1.0, 1, 0)], [Param("p", "1")])
+        store.log_inputs(run_id, models=[ModelInput(model.model_id)])
     with pytest.raises(InvalidState, match="not deleted"):
         store.purge_run(gone)
     store.delete_run(gone)
@@ -25,6 +27,7 @@ def test_purge_run_removes_it_and_everything_it_logged(store: TrackingStore) -> 
         store.get_run(gone)
     assert store.deleted_run_ids() == []
     assert store.get_run(keep).data.metrics == {"m": 1.0}
+    assert store.get_run(keep).inputs.model_inputs == (ModelInput(model.model_id),)
     assert len(store.get_metric_history(keep, "m")) == 1
 
 
@@ -62,6 +65,7 @@ def test_purge_logged_model_removes_it_and_what_it_holds_but_not_its_run(
     )
     store.log_batch(run_id, [Metric("acc", 0.5, 1, 0, model_id=gone.model_id)])
     store.log_outputs(run_id, [ModelOutput(keep.model_id), ModelOutput(gone.model_id)])
+    store.log_inputs(run_id, models=[ModelInput(keep.model_id), ModelInput(gone.model_id)])
     with pytest.raises(InvalidState, match="not deleted"):
         store.purge_logged_model(gone.model_id)
     store.delete_logged_model(gone.model_id)
@@ -75,4 +79,5 @@ def test_purge_logged_model_removes_it_and_what_it_holds_but_not_its_run(
     run = store.get_run(run_id)
     assert run.data.metrics == {"acc": 0.5}  # the run's own history stays
     assert [o.model_id for o in run.outputs.model_outputs] == [keep.model_id]
+    assert [i.model_id for i in run.inputs.model_inputs] == [keep.model_id]
     assert store.get_logged_model(keep.model_id).name == "keep"

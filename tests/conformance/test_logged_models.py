@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from cairn.entities import LifecycleStage, Metric, ModelOutput, Param
+from cairn.entities import LifecycleStage, Metric, ModelInput, ModelOutput, Param
 from cairn.errors import (
     ExperimentNotFound,
     InvalidFilter,
@@ -218,6 +218,30 @@ def test_log_outputs_checks_the_run_and_the_models(store: TrackingStore) -> None
     store.delete_run(run_id)
     with pytest.raises(InvalidParameter, match="deleted"):
         store.log_outputs(run_id, [ModelOutput(model.model_id)])
+
+
+def test_log_inputs_records_the_models_a_run_used_once_each(store: TrackingStore) -> None:
+    run_id = _run(store)
+    first = store.create_logged_model("0")
+    second = store.create_logged_model("0")
+    store.log_inputs(run_id, models=[ModelInput(second.model_id)])
+    store.log_inputs(run_id, models=[ModelInput(first.model_id), ModelInput(second.model_id)])
+    expected = tuple(sorted((ModelInput(first.model_id), ModelInput(second.model_id)), key=str))
+    inputs = store.get_run(run_id).inputs
+    assert tuple(sorted(inputs.model_inputs, key=str)) == expected
+    assert inputs.dataset_inputs == ()
+    [found] = store.search_runs(["0"])
+    assert tuple(sorted(found.inputs.model_inputs, key=str)) == expected
+
+
+def test_model_inputs_must_name_models_that_exist(store: TrackingStore) -> None:
+    run_id = _run(store)
+    model = store.create_logged_model("0")
+    with pytest.raises(ResourceNotFound):
+        store.log_inputs(run_id, models=[ModelInput(model.model_id), ModelInput("m-" + "2" * 32)])
+    with pytest.raises(ResourceNotFound):
+        store.log_inputs(run_id, models=[ModelInput("not a model id")])
+    assert store.get_run(run_id).inputs.model_inputs == ()
 
 
 def test_metrics_with_a_model_id_are_the_models_metrics_too(store: TrackingStore) -> None:

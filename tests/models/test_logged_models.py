@@ -44,6 +44,21 @@ def test_log_model_creates_a_ready_logged_model_linked_to_its_run(iris: Any, log
     assert info.signature is not None and info.flavors["sklearn"]["serialization_format"] == "skops"
 
 
+def test_metrics_measured_on_another_runs_model_make_it_an_input(logistic: Any) -> None:
+    cairn.set_experiment("evaluations")
+    with cairn.start_run() as training:
+        info = cairn.sklearn.log_model(logistic, name="clf")
+        cairn.log_metric("train_acc", 0.9, model_id=info.model_id)  # its own output
+    with cairn.start_run() as evaluation:
+        cairn.log_metric("test_acc", 0.8, model_id=info.model_id)
+        cairn.log_metrics({"test_f1": 0.7, "test_auc": 0.75}, model_id=info.model_id)
+    inputs = cairn.get_run(evaluation.info.run_id).inputs.model_inputs
+    assert [i.model_id for i in inputs] == [info.model_id]
+    assert cairn.get_run(training.info.run_id).inputs.model_inputs == ()
+    metrics = {m.key: m.value for m in cairn.get_logged_model(info.model_id).metrics}
+    assert metrics == {"train_acc": 0.9, "test_acc": 0.8, "test_f1": 0.7, "test_auc": 0.75}
+
+
 def test_mlmodel_of_a_logged_model_names_model_and_run(logistic: Any) -> None:
     with cairn.start_run() as run:
         info = cairn.sklearn.log_model(logistic, name="clf")

@@ -719,6 +719,29 @@ def test_sklearn_log_model_and_load_it_back(tracking_uri: str) -> None:
     assert [m.model_id for m in found] == [info.model_id]
 
 
+def test_a_model_evaluated_in_another_run_is_that_runs_input(tracking_uri: str) -> None:
+    """MLflow's client records a model as a run's input when the run logs a metric for a
+    model it did not produce (log-inputs with ``models``), and when asked directly."""
+    from mlflow.entities import LoggedModelInput
+
+    new_experiment("model-inputs")
+    model = mlflow.initialize_logged_model(name="candidate")
+    with mlflow.start_run() as evaluation:
+        mlflow.log_metric("eval_acc", 0.91, model_id=model.model_id)
+    client = MlflowClient()
+    inputs = client.get_run(evaluation.info.run_id).inputs.model_inputs
+    assert [i.model_id for i in inputs] == [model.model_id]
+
+    other = mlflow.initialize_logged_model(name="baseline")
+    with mlflow.start_run() as comparison:
+        pass
+    client.log_inputs(comparison.info.run_id, models=[LoggedModelInput(other.model_id)])
+    inputs = client.get_run(comparison.info.run_id).inputs.model_inputs
+    assert [i.model_id for i in inputs] == [other.model_id]
+    with pytest.raises(MlflowException, match="not found"):
+        client.log_inputs(comparison.info.run_id, models=[LoggedModelInput("m-" + "0" * 32)])
+
+
 def test_over_long_param_and_tag_values_are_refused_not_truncated(tracking_uri: str) -> None:
     # MLflow's server silently truncates such values; cairn refuses them with a message that
     # names the key and the limit, and stores nothing of the rejected call (a deliberate

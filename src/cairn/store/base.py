@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         Experiment,
         LoggedModel,
         Metric,
+        ModelInput,
         ModelOutput,
         PagedList,
         Param,
@@ -216,8 +217,18 @@ class TrackingStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = ()) -> None:
-        """Record datasets the run used; logging the same dataset twice records it once."""
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] = (),
+        models: Sequence[ModelInput] = (),
+    ) -> None:
+        """Record datasets and logged models the run used (``run.inputs``); logging the same
+        dataset or model twice records it once.
+
+        Raises RunNotFound, InvalidParameter for a deleted run or a malformed model id,
+        ResourceNotFound for an unknown model.
+        """
 
     @abc.abstractmethod
     def get_metric_history(

@@ -60,6 +60,7 @@ from cairn.entities import (
     DatasetInput,
     Experiment,
     Metric,
+    ModelInput,
     ModelOutput,
     PagedList,
     Param,
@@ -352,14 +353,22 @@ class RestTrackingStore(LoggedModelCalls, TrackingStore):
         }
         self._call("POST", "/runs/outputs", body, run_id=run_id)
 
-    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = ()) -> None:
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] = (),
+        models: Sequence[ModelInput] = (),
+    ) -> None:
         self._replay_spool(strict=True)
         encoded = [dataset_input_json(d) for d in datasets]
         for start in range(0, max(len(encoded), 1), MAX_DATASETS_PER_REQUEST):
-            chunk = encoded[start : start + MAX_DATASETS_PER_REQUEST]
-            self._call(
-                "POST", "/runs/log-inputs", {"run_id": run_id, "datasets": chunk}, run_id=run_id
-            )
+            body: dict[str, Any] = {
+                "run_id": run_id,
+                "datasets": encoded[start : start + MAX_DATASETS_PER_REQUEST],
+            }
+            if start == 0 and models:  # the models ride with the first chunk of datasets
+                body["models"] = [{"model_id": m.model_id} for m in models]
+            self._call("POST", "/runs/log-inputs", body, run_id=run_id)
 
     def get_metric_history(
         self,

@@ -11,6 +11,7 @@ from cairn.entities import (
     DatasetInput,
     InputTag,
     Metric,
+    ModelInput,
     Param,
     RunTag,
     ViewType,
@@ -173,7 +174,7 @@ def log_batch(msg: m.LogBatch, ctx: Context) -> dict[str, Any]:
 
 @rpc("POST", "/mlflow/runs/log-inputs", m.LogInputs, response=EMPTY)
 def log_inputs(msg: m.LogInputs, ctx: Context) -> dict[str, Any]:
-    """Record the datasets a run used."""
+    """Record the datasets and logged models a run used."""
     if len(msg.datasets) > 1000:
         raise InvalidParameter(f"At most 1000 datasets per request; got {len(msg.datasets)}")
     datasets = [
@@ -190,7 +191,8 @@ def log_inputs(msg: m.LogInputs, ctx: Context) -> dict[str, Any]:
         )
         for d in msg.datasets
     ]
-    ctx.store.log_inputs(msg.run_id, datasets)
+    models = [ModelInput(m.model_id) for m in msg.models]
+    ctx.store.log_inputs(msg.run_id, datasets, models)
     return {}
 
 

@@ -32,6 +32,7 @@ from cairn.entities import (
     LoggedModelRegistration,
     LoggedModelStatus,
     Metric,
+    ModelInput,
     ModelOutput,
     PagedList,
 )
@@ -49,6 +50,7 @@ from cairn.store.sql.schema import (
     logged_model_params,
     logged_model_tags,
     logged_models,
+    run_model_inputs,
     run_outputs,
 )
 from cairn.store.sql.writes import nan_safe
@@ -77,6 +79,10 @@ _INSERT_METRIC = text(
 )
 _INSERT_OUTPUT = text(
     "INSERT INTO run_outputs (run_pk, model_id, step) VALUES (:run_pk, :model_id, :step) "
+    "ON CONFLICT (run_pk, model_id) DO NOTHING"
+)
+_INSERT_MODEL_INPUT = text(
+    "INSERT INTO run_model_inputs (run_pk, model_id) VALUES (:run_pk, :model_id) "
     "ON CONFLICT (run_pk, model_id) DO NOTHING"
 )
 _UPSERT_TAG = text(
@@ -390,6 +396,20 @@ def log_outputs(store: SqlTrackingStore, run_id: str, models: Sequence[ModelOutp
     store._write(work)
 
 
+def log_model_inputs(store: SqlTrackingStore, run_id: str, models: Sequence[ModelInput]) -> None:
+    """See :meth:`TrackingStore.log_inputs` (its ``models``)."""
+    model_ids = sorted({_check_model_id(m.model_id) for m in models})
+
+    def work(conn: Connection, _fresh: dict[str, int]) -> None:
+        run_pk = store._run_pk(conn, run_id, writable=True)
+        for model_id in model_ids:
+            _model_row(conn, model_id)
+        conn.execute(_INSERT_MODEL_INPUT, [{"run_pk": run_pk, "model_id": i} for i in model_ids])
+
+    if model_ids:
+        store._write(work)
+
+
 #: A validated metric point for a model: (model_id, key, value, timestamp, step, dataset_name,
 #: dataset_digest).
 ModelPoint = tuple[str, str, float, int, int, str | None, str | None]
@@ -462,6 +482,16 @@ def deleted_logged_model_ids(store: SqlTrackingStore, older_than_ms: int | None)
     return ids
 
 
+#: Every table holding rows of a logged model, emptied before the model's own row goes.
+_MODEL_TABLES = (
+    run_outputs,
+    run_model_inputs,
+    logged_model_metrics,
+    logged_model_params,
+    logged_model_tags,
+)
+
+
 def purge_logged_model(store: SqlTrackingStore, model_id: str) -> None:
     """See :meth:`TrackingStore.purge_logged_model`."""
     _check_model_id(model_id)
@@ -471,7 +501,7 @@ def purge_logged_model(store: SqlTrackingStore, model_id: str) -> None:
             raise InvalidState(
                 f"Logged model {model_id!r} is not deleted; gc only removes deleted models"
             )
-        for table in (run_outputs, logged_model_metrics, logged_model_params, logged_model_tags):
+        for table in _MODEL_TABLES:
             conn.execute(delete(table).where(table.c.model_id == model_id))
         conn.execute(delete(logged_models).where(logged_models.c.model_id == model_id))
 
@@ -481,7 +511,7 @@ def purge_logged_model(store: SqlTrackingStore, model_id: str) -> None:
 def purge_experiment_models(conn: Connection, experiment_pk: int) -> None:
     """Remove every logged model of an experiment being purged, with all they hold."""
     ids = select(logged_models.c.model_id).where(logged_models.c.experiment_id == experiment_pk)
-    for table in (run_outputs, logged_model_metrics, logged_model_params, logged_model_tags):
+    for table in _MODEL_TABLES:
         conn.execute(delete(table).where(table.c.model_id.in_(ids)))
     conn.execute(delete(logged_models).where(logged_models.c.experiment_id == experiment_pk))
 

@@ -29,7 +29,12 @@ VERSION_TABLE = "cairn_schema_version"
 HISTORY_TABLE = "cairn_schema_history"
 
 #: Every revision this cairn knows, oldest first; the last one is the head.
-REVISIONS: tuple[str, ...] = ("0001_core", "0002_datasets", "0003_logged_models")
+REVISIONS: tuple[str, ...] = (
+    "0001_core",
+    "0002_datasets",
+    "0003_logged_models",
+    "0004_run_model_inputs",
+)
 HEAD = REVISIONS[-1]
 
 # Serializes schema creation between processes on PostgreSQL (SQLite uses BEGIN IMMEDIATE).

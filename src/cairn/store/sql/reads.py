@@ -20,6 +20,7 @@ from cairn.entities import (
     DatasetInput,
     FrozenDict,
     InputTag,
+    ModelInput,
     ModelOutput,
     Run,
     RunData,
@@ -54,6 +55,10 @@ _INPUTS = (
     "SELECT ri.run_pk, ri.tags, d.name, d.digest, d.source_type, d.source, d.schema, "
     "d.profile FROM run_inputs ri JOIN datasets d ON d.id = ri.dataset_id "
     "WHERE ri.run_pk IN ({pks}) ORDER BY ri.run_pk, d.id"
+)
+_MODEL_INPUTS = (
+    "SELECT run_pk, model_id FROM run_model_inputs WHERE run_pk IN ({pks}) "
+    "ORDER BY run_pk, model_id"
 )
 _OUTPUTS = (
     "SELECT run_pk, model_id, step FROM run_outputs WHERE run_pk IN ({pks}) "
@@ -152,4 +157,10 @@ def _load_inputs(conn: Connection, pks: list[int]) -> dict[int, RunInputs]:
         dataset = Dataset(name, digest, source_type, source, schema, profile)
         input_tags = tuple(InputTag(k, v) for k, v in json.loads(tags).items())
         found.setdefault(run_pk, []).append(DatasetInput(dataset, input_tags))
-    return {pk: RunInputs(dataset_inputs=tuple(items)) for pk, items in found.items()}
+    models: dict[int, list[ModelInput]] = {}
+    for run_pk, model_id in fetch_for_runs(conn, _MODEL_INPUTS, pks):
+        models.setdefault(run_pk, []).append(ModelInput(model_id))
+    return {
+        pk: RunInputs(tuple(found.get(pk, ())), tuple(models.get(pk, ())))
+        for pk in found.keys() | models.keys()
+    }

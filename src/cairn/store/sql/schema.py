@@ -272,3 +272,17 @@ run_outputs = Table(
     Column("step", BigInteger, nullable=False),
     PrimaryKeyConstraint("run_pk", "model_id"),
 )
+
+# Models a run used (MLflow's log-inputs ``models``), as datasets are in run_inputs.
+run_model_inputs = Table(
+    "run_model_inputs",
+    metadata,
+    Column("run_pk", Id, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    Column(
+        "model_id",
+        String(36),
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    PrimaryKeyConstraint("run_pk", "model_id"),
+)

@@ -33,6 +33,7 @@ from cairn.entities import (
     LifecycleStage,
     LoggedModel,
     Metric,
+    ModelInput,
     ModelOutput,
     PagedList,
     Param,
@@ -65,6 +66,7 @@ from cairn.store.sql.schema import (
     metric_summaries,
     params,
     run_inputs,
+    run_model_inputs,
     run_outputs,
     runs,
     tags,
@@ -741,7 +743,14 @@ class SqlTrackingStore(TrackingStore):
 
         self._write(work)
 
-    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = ()) -> None:
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] = (),
+        models: Sequence[ModelInput] = (),
+    ) -> None:
+        if models:
+            lm.log_model_inputs(self, run_id, models)
         for item in datasets:
             ds = item.dataset
             if not ds.name or len(ds.name) > 500 or len(ds.digest) > 36:
@@ -898,7 +907,15 @@ class SqlTrackingStore(TrackingStore):
                 raise InvalidState(
                     f"Run {run_id!r} is not deleted; delete it first (cairn runs delete)"
                 )
-            for table in (metric_blocks, metric_summaries, params, tags, run_inputs, run_outputs):
+            for table in (
+                metric_blocks,
+                metric_summaries,
+                params,
+                tags,
+                run_inputs,
+                run_outputs,
+                run_model_inputs,
+            ):
                 conn.execute(delete(table).where(table.c.run_pk == row.pk))
             conn.execute(delete(runs).where(runs.c.pk == row.pk))
 
