@@ -114,9 +114,11 @@ def test_log_text_overwrites_the_same_file(mlruns: Path) -> None:
 
 @pytest.mark.parametrize("name", ["notes/", "", "."])
 def test_log_text_to_a_folder_name_is_rejected(mlruns: Path, name: str) -> None:
-    with cairn.start_run() as run:
-        with pytest.raises(InvalidParameter, match="artifact_file must name a file"):
-            cairn.log_text("x", name)
+    with (
+        cairn.start_run() as run,
+        pytest.raises(InvalidParameter, match="artifact_file must name a file"),
+    ):
+        cairn.log_text("x", name)
     assert not (_artifacts_dir(mlruns, run) / "notes").exists()
 
 
