@@ -37,8 +37,14 @@ def _spawn(script: str, folder: Path, **env: str) -> subprocess.Popen[str]:
 
 
 def _finish(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str]:
-    """Wait for the child, close its pipes, return (exit code, stderr)."""
-    _, err = proc.communicate(timeout=timeout)
+    """Wait for the child, close its pipes, return (exit code, stderr). A child that does not
+    end in time is killed and reaped, so that it cannot leak into the next test."""
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
     return proc.returncode, err
 
 
@@ -80,7 +86,11 @@ def test_sigterm_flushes_queued_points_and_marks_the_run_killed(tmp_path: Path) 
 
 def test_sigint_ends_the_run_as_killed_with_every_point(tmp_path: Path) -> None:
     proc = _spawn(
+        # A test run started in the background of a shell inherits SIGINT ignored, and Python
+        # then never raises KeyboardInterrupt: give the child Python's own Ctrl-C handler.
         """
+        import signal
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         with cairn.start_run() as run:
             for i in range(30_000):
                 cairn.log_metric("m", i, step=i)
