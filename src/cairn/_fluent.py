@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
+from cairn import _model_links
 from cairn.entities import (
     Experiment,
     Metric,
@@ -52,16 +53,21 @@ __all__ = [
     "active_run",
     "create_experiment",
     "delete_experiment",
+    "delete_experiment_tag",
     "delete_run",
     "delete_tag",
     "end_run",
     "flush",
+    "flush_artifact_async_logging",
     "get_artifact_uri",
     "get_experiment",
     "get_experiment_by_name",
+    "get_parent_run",
     "get_run",
     "get_tracking_uri",
+    "is_tracking_uri_set",
     "last_active_run",
+    "load_table",
     "log_artifact",
     "log_artifacts",
     "log_dict",
@@ -73,6 +79,8 @@ __all__ = [
     "log_params",
     "log_table",
     "log_text",
+    "restore_experiment",
+    "restore_run",
     "search_experiments",
     "search_runs",
     "set_experiment",
@@ -121,6 +129,14 @@ def get_tracking_uri() -> str:
     from cairn.store.registry import resolve_tracking_uri
 
     return _tracking_uri or resolve_tracking_uri(None)
+
+
+def is_tracking_uri_set() -> bool:
+    """True once :func:`set_tracking_uri` was called or ``CAIRN_TRACKING_URI`` /
+    ``MLFLOW_TRACKING_URI`` is set; False while cairn would fall back to ``./mlruns``."""
+    if _tracking_uri is not None:
+        return True
+    return bool(os.environ.get("CAIRN_TRACKING_URI") or os.environ.get("MLFLOW_TRACKING_URI"))
 
 
 def _client() -> Client:
@@ -225,8 +241,20 @@ def delete_experiment(experiment_id: str) -> None:
     _client().delete_experiment(experiment_id)
 
 
+def restore_experiment(experiment_id: str) -> None:
+    """Undo :func:`delete_experiment`: the experiment and the runs it deleted come back.
+
+    Raises ExperimentNotFound."""
+    _client().restore_experiment(experiment_id)
+
+
 def set_experiment_tag(key: str, value: Any) -> None:
     _client().set_experiment_tag(_current_experiment_id(), key, value)
+
+
+def delete_experiment_tag(key: str) -> None:
+    """Delete a tag of the current experiment (the one :func:`set_experiment_tag` tags)."""
+    _client().delete_experiment_tag(_current_experiment_id(), key)
 
 
 def set_experiment_tags(tags: dict[str, Any]) -> None:
@@ -301,6 +329,10 @@ def start_run(
         user_tags[NOTE_TAG] = description
     if run_id is not None:
         run = _resume_run(client, run_id, experiment_id, run_name, user_tags)
+        # Points logged at the step of a model the run produced are linked to that model.
+        outputs = [(o.model_id, o.step) for o in run.outputs.model_outputs]
+        if outputs:
+            _model_links.note_outputs(run.info.run_id, outputs)
     else:
         if parent_run_id is None and nested and stack:
             parent_run_id = stack[-1].info.run_id
@@ -441,8 +473,20 @@ def get_run(run_id: str) -> Run:
     return _client().get_run(run_id)
 
 
+def get_parent_run(run_id: str) -> Run | None:
+    """The run that ``run_id`` is nested in (tag ``mlflow.parentRunId``), or None.
+
+    Raises RunNotFound."""
+    return _client().get_parent_run(run_id)
+
+
 def delete_run(run_id: str) -> None:
     _client().delete_run(run_id)
+
+
+def restore_run(run_id: str) -> None:
+    """Undo :func:`delete_run`. Raises RunNotFound."""
+    _client().restore_run(run_id)
 
 
 def flush(timeout: float | None = None) -> None:
@@ -451,6 +495,11 @@ def flush(timeout: float | None = None) -> None:
     from cairn.store.writer import flush_all
 
     flush_all(timeout)
+
+
+def flush_artifact_async_logging() -> None:
+    """Wait for artifact uploads in flight: a no-op, since cairn uploads artifacts before
+    ``log_artifact`` and friends return. Kept so MLflow code calling it runs unchanged."""
 
 
 # -- logging --------------------------------------------------------------------------------
@@ -483,19 +532,73 @@ def log_metric(
 ) -> None:
     """Log a metric point to the active run (``step`` defaults to 0, ``timestamp`` to now).
 
-    ``model_id`` links the point to a logged model, ``dataset`` (an object with ``name`` and
-    ``digest``) to the dataset it was measured on; such points are written at once."""
+    As in MLflow 3, the point is linked to a logged model: ``model_id``, else the active model
+    (:func:`cairn.set_active_model`), else the models the run produced at this ``step``.
+    ``dataset`` (a :mod:`cairn.data` dataset, or any object with ``name`` and ``digest``)
+    names the data it was measured on, and becomes one of the run's inputs. Linked points
+    are written at once; plain ones go through the background writer.
+
+        >>> cairn.log_metric("accuracy", 0.9, step=3)                  # doctest: +SKIP
+    """
     stack = _run_stack.get()
     if run_id is None:
         run_id = stack[-1].info.run_id if stack else _active_run_id()
     client = _client_instance or _client()
-    if model_id is not None or dataset is not None:
-        ts = int(time.time() * 1000) if timestamp is None else timestamp
-        metric = Metric(key, value, ts, step or 0, **_links(model_id, dataset))
-        client.log_batch(run_id, metrics=[metric], synchronous=synchronous)
-        _record_model_input(client, run_id, model_id)
+    if model_id is None:
+        model_id = _model_links.get_active_model_id()
+    # Cheap tests first: the common call (no model, no dataset) stays one queue put.
+    if model_id is not None or dataset is not None or run_id in _model_links.outputs_by_run:
+        _log_linked(client, run_id, {key: value}, step, timestamp, model_id, dataset, synchronous)
         return
     client.log_metric(run_id, key, value, timestamp, step, synchronous)
+
+
+def log_metrics(
+    metrics: dict[str, float],
+    step: int | None = None,
+    synchronous: bool | None = None,
+    run_id: str | None = None,
+    timestamp: int | None = None,
+    model_id: str | None = None,
+    dataset: Any = None,
+) -> None:
+    """Log several metrics at one step and time, linked like :func:`log_metric`'s."""
+    client, run_id = _client(), _active_run_id(run_id)
+    if model_id is None:
+        model_id = _model_links.get_active_model_id()
+    _log_linked(client, run_id, metrics, step, timestamp, model_id, dataset, synchronous)
+
+
+def _log_linked(
+    client: Client,
+    run_id: str,
+    metrics: dict[str, float],
+    step: int | None,
+    timestamp: int | None,
+    model_id: str | None,
+    dataset: Any,
+    synchronous: bool | None,
+) -> None:
+    """Log ``metrics`` with their model and dataset links, one point per linked model, and
+    record the model and dataset as run inputs where MLflow does."""
+    step = step or 0
+    ts = int(time.time() * 1000) if timestamp is None else timestamp
+    model_ids = (model_id,) if model_id is not None else _model_links.models_at_step(run_id, step)
+    links = _dataset_links(dataset)
+    client.log_batch(
+        run_id,
+        metrics=[
+            Metric(k, val, ts, step, model_id=m, **links)
+            for k, val in metrics.items()
+            for m in (model_ids or (None,))
+        ],
+        synchronous=synchronous,
+    )
+    _record_model_input(client, run_id, model_id)
+    if dataset is not None:
+        from cairn import _fluent_inputs
+
+        _fluent_inputs.record_dataset_input(client, run_id, dataset)
 
 
 #: (run, model) pairs already linked by _record_model_input in this process.
@@ -515,34 +618,12 @@ def _record_model_input(client: Client, run_id: str, model_id: str | None) -> No
     _models_used.add((run_id, model_id))
 
 
-def _links(model_id: str | None, dataset: Any) -> dict[str, Any]:
-    """The logged-model and dataset fields of a Metric, from log_metric's arguments."""
+def _dataset_links(dataset: Any) -> dict[str, Any]:
+    """The dataset fields of a Metric, from log_metric's ``dataset``."""
     return {
-        "model_id": model_id,
         "dataset_name": getattr(dataset, "name", None),
         "dataset_digest": getattr(dataset, "digest", None),
     }
-
-
-def log_metrics(
-    metrics: dict[str, float],
-    step: int | None = None,
-    synchronous: bool | None = None,
-    run_id: str | None = None,
-    timestamp: int | None = None,
-    model_id: str | None = None,
-    dataset: Any = None,
-) -> None:
-    """Log several metrics at one step and time."""
-    ts = int(time.time() * 1000) if timestamp is None else timestamp
-    links = _links(model_id, dataset)
-    client, run_id = _client(), _active_run_id(run_id)
-    client.log_batch(
-        run_id,
-        metrics=[Metric(k, val, ts, step or 0, **links) for k, val in metrics.items()],
-        synchronous=synchronous,
-    )
-    _record_model_input(client, run_id, model_id)
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
@@ -613,6 +694,25 @@ def log_image(
 def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
     """Save a dict of columns or a DataFrame as a JSON table artifact."""
     _client().log_table(_active_run_id(run_id), data, artifact_file)
+
+
+def load_table(
+    artifact_file: str,
+    run_ids: list[str] | None = None,
+    extra_columns: list[str] | None = None,
+) -> pd.DataFrame:
+    """The tables logged with :func:`log_table` as ``artifact_file``, concatenated into one
+    DataFrame: from ``run_ids``, or from every run of the current experiment that has it.
+
+    ``extra_columns`` adds columns of :func:`search_runs`'s frame (``run_id``,
+    ``params.lr``...) to each row; a name the table already has gets a ``_`` appended.
+
+        >>> cairn.load_table("eval.json", extra_columns=["run_id"])   # doctest: +SKIP
+
+    Raises ResourceNotFound when no run has the table, InvalidParameter for an unknown
+    extra column.
+    """
+    return _client().load_table(_current_experiment_id(), artifact_file, run_ids, extra_columns)
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:

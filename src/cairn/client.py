@@ -499,6 +499,19 @@ class Client:
             logged.append(entry)
             self.set_tag(run_id, LOGGED_ARTIFACTS_TAG, json.dumps(logged), synchronous=True)
 
+    def load_table(
+        self,
+        experiment_id: str,
+        artifact_file: str,
+        run_ids: list[str] | None = None,
+        extra_columns: list[str] | None = None,
+    ) -> pd.DataFrame:
+        """The tables :meth:`log_table` wrote as ``artifact_file`` in ``run_ids`` (or in every
+        run of the experiment that has one), concatenated; see :func:`cairn.load_table`."""
+        from cairn._tables import load_table
+
+        return load_table(self, experiment_id, artifact_file, run_ids, extra_columns)
+
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         """The files and folders directly under ``path`` in the run's artifacts."""
         return self._artifact_repo(run_id).list_artifacts(path)

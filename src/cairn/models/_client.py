@@ -102,8 +102,14 @@ def log_model_params(client: Client, model_id: str, params: Mapping[str, Any]) -
 
 
 def log_outputs(client: Client, run_id: str, models: Sequence[ModelOutput]) -> None:
-    """Record that the run produced these models (``run.outputs.model_outputs``)."""
+    """Record that the run produced these models (``run.outputs.model_outputs``).
+
+    The fluent API remembers them, so that metrics the run logs later at the same step are
+    linked to the models as well (see :mod:`cairn._model_links`)."""
+    from cairn import _model_links
+
     client._sync().log_outputs(run_id, models)
+    _model_links.note_outputs(run_id, [(m.model_id, m.step) for m in models])
 
 
 def link_run_metrics(client: Client, run_id: str, model_id: str, step: int) -> None:
