@@ -3,6 +3,7 @@
 import type {
   ExperimentSummary,
   FileInfo,
+  LoggedModel,
   Run,
   RunGroup,
   RunKeys,
@@ -213,6 +214,11 @@ export const api = {
   deleteRunTag: (runId: string, key: string) => post<object>(`${MLFLOW}/runs/delete-tag`, { run_id: runId, key }),
   renameRun: (runId: string, runName: string) =>
     post<object>(`${MLFLOW}/runs/update`, { run_id: runId, run_name: runName }),
+
+  getLoggedModel: (modelId: string, signal?: AbortSignal) =>
+    get<{ model: LoggedModel }>(`${MLFLOW}/logged-models/${encodeURIComponent(modelId)}`, {}, signal).then(
+      (r) => r.model,
+    ),
 
   listArtifacts: (runId: string, path: string, signal?: AbortSignal) =>
     get<{ root_uri?: string; files?: FileInfo[] }>(`${MLFLOW}/artifacts/list`, { run_id: runId, path }, signal).then(

@@ -125,7 +125,29 @@ export interface RunInfo {
 export interface Run {
   info: RunInfo;
   data: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] };
-  inputs?: { dataset_inputs?: { tags?: KeyValue[]; dataset: Dataset }[] };
+  inputs?: {
+    dataset_inputs?: { tags?: KeyValue[]; dataset: Dataset }[];
+    /** Logged models the run used (evaluated, fine-tuned from...). */
+    model_inputs?: { model_id: string }[];
+  };
+  /** Logged models the run produced, at the step it logged them. */
+  outputs?: { model_outputs?: { model_id: string; step?: number }[] };
+}
+
+/** An MLflow 3 logged model (`GET logged-models/{id}`); its files live at `artifact_uri`. */
+export interface LoggedModel {
+  info: {
+    model_id: string;
+    experiment_id: string;
+    name: string;
+    status?: string;
+    model_type?: string;
+    artifact_uri?: string;
+    creation_timestamp_ms?: number;
+    source_run_id?: string;
+    status_message?: string;
+  };
+  data?: { params?: KeyValue[]; metrics?: Metric[] };
 }
 
 export interface FileInfo {

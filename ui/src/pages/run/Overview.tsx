@@ -1,5 +1,5 @@
 // The run's overview: what, when, who, from where; parent and children; description, params,
-// tags (editable) and the datasets it used.
+// tags (editable), the datasets it used and the models it logged or used.
 import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { ErrorView, Status } from "../../components/common";
@@ -10,6 +10,7 @@ import { href } from "../../lib/route";
 import type { Run } from "../../lib/types";
 import { Datasets } from "./Datasets";
 import { Description } from "./Description";
+import { LoggedModels } from "./LoggedModels";
 import { TagsEditor } from "./TagsEditor";
 
 function Children({ run }: { run: Run }) {
@@ -163,6 +164,7 @@ export function Overview({ run }: { run: Run }) {
         <TagsEditor runId={info.run_id} tags={run.data.tags ?? []} />
       </div>
       <Datasets run={run} />
+      <LoggedModels run={run} />
     </div>
   );
 }
