@@ -243,6 +243,60 @@ def test_group_by_a_param_shows_counts_and_metric_means(page: Page, seeded: Seed
     expect(page.get_by_test_id("run-total")).to_have_text("15 top-level runs")
 
 
+def test_a_group_expands_in_place_to_its_runs_by_click_and_keyboard(
+    page: Page, seeded: Seeded
+) -> None:
+    page.goto(
+        runs_url(seeded, filter="attributes.run_name LIKE 'run-%'", cols="metrics.accuracy:latest")
+    )
+    page.get_by_label("Group by").select_option("params.optimizer")
+    groups = page.get_by_role("table", name="Groups")
+    toggle_name = re.compile(r"^(Expand|Collapse) group adam$")
+    adam_toggle = groups.get_by_role("button", name=toggle_name)
+    # The inner locator of filter(has=) is queried from each row, so it starts from the page.
+    adam = groups.get_by_role("row").filter(has=page.get_by_role("button", name=toggle_name))
+    count = int(adam.get_by_role("cell").nth(1).inner_text())
+    assert count == 15
+    expect(adam_toggle).to_have_attribute("aria-expanded", "false")
+    expect(page.get_by_role("table", name="Runs of adam")).to_have_count(0)
+
+    adam_toggle.click()
+    expect(adam_toggle).to_have_attribute("aria-expanded", "true")
+    adam_runs = page.get_by_role("table", name="Runs of adam")
+    # Right under its group's row, in the row the toggle controls.
+    expanded_row = adam.locator("xpath=following-sibling::tr[1]")
+    expect(expanded_row.get_by_role("table", name="Runs of adam")).to_be_visible()
+    controlled = adam_toggle.get_attribute("aria-controls")
+    assert controlled
+    expect(expanded_row.locator(f"[id='{controlled}']")).to_contain_text("run-00")
+    links = adam_runs.locator("tbody tr a")
+    expect(links).to_have_count(min(count, 50))
+    # The even runs use adam (the seed alternates adam, sgd), and only they are listed.
+    assert sorted(links.all_inner_texts()) == [f"run-{i:02d}" for i in range(0, 30, 2)]
+    run_00 = adam_runs.locator("tbody tr").filter(has_text="run-00")
+    expect(run_00).to_contain_text("Finished")
+    expect(run_00.get_by_role("cell").last).to_have_text("0.5")  # its accuracy column
+    expect(run_00.get_by_role("link", name="run-00")).to_have_attribute(
+        "href", re.compile(f"runs/{seeded.run_ids[0]}")
+    )
+    expect(adam_runs.locator("thead")).to_contain_text("accuracy")
+    # The other group stays as it was.
+    expect(page.get_by_role("table", name="Runs of sgd")).to_have_count(0)
+
+    adam_toggle.click()
+    expect(adam_toggle).to_have_attribute("aria-expanded", "false")
+    expect(page.get_by_role("table", name="Runs of adam")).to_have_count(0)
+
+    sgd_toggle = groups.get_by_role("button", name=re.compile(r"^(Expand|Collapse) group sgd$"))
+    sgd_toggle.focus()
+    page.keyboard.press("Enter")
+    expect(sgd_toggle).to_have_attribute("aria-expanded", "true")
+    sgd_links = page.get_by_role("table", name="Runs of sgd").locator("tbody tr a")
+    expect(sgd_links).to_have_count(15)
+    assert sorted(sgd_links.all_inner_texts()) == [f"run-{i:02d}" for i in range(1, 30, 2)]
+    screenshot(page, "runs-group-expanded")
+
+
 def test_selected_runs_are_deleted_and_restored(page: Page, seeded: Seeded) -> None:
     client = cairn.Client(tracking_uri=seeded.url)
     exp = client.create_experiment(f"to-delete-{seeded.experiment_name}")

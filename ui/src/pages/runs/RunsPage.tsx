@@ -5,7 +5,7 @@ import { Suspense, useCallback, useEffect, useMemo, useRef, useState } from "rea
 import { lazyModule, preload } from "../../lib/lazy";
 import { ErrorView, FirstRunHelp, Loading, Tabs } from "../../components/common";
 import { ApiError, api, forEachLimited } from "../../lib/api";
-import { explainFilterError, parseColumn, topLevelFilter } from "../../lib/filter";
+import { type Column, explainFilterError, parseColumn, topLevelFilter } from "../../lib/filter";
 import { href, navigate, readList, useParams, writeList } from "../../lib/route";
 import type { RunKeys, RunRow, ViewType } from "../../lib/types";
 import { ColumnChooser } from "./ColumnChooser";
@@ -200,7 +200,7 @@ export default function RunsPage({ experimentIds }: { experimentIds: string[] })
   const invalidFilter =
     firstError instanceof ApiError && firstError.code === "INVALID_PARAMETER_VALUE" && Boolean(filter);
   const title = experimentIds.map((id) => names.get(id) ?? id).join(", ");
-  const metricColumns = chosenIds.map(parseColumn).filter((c) => c?.entity === "metrics");
+  const metricColumns = chosenIds.map(parseColumn).filter((c): c is Column => c?.entity === "metrics");
   const chartRuns = selectedList.length
     ? selectedList
     : rows
@@ -344,10 +344,13 @@ export default function RunsPage({ experimentIds }: { experimentIds: string[] })
         </Suspense>
       ) : groupBy ? (
         <GroupsView
+          // Another grouping has other groups: none of them starts expanded.
+          key={groupBy}
           experimentIds={experimentIds}
           groupBy={groupBy}
-          metricKeys={metricColumns.map((c) => c?.key as string)}
+          metrics={metricColumns}
           filter={filter}
+          orderBy={base.order_by}
           view={view}
           onFilter={(f) => setParams({ filter: f, group: null }, true)}
         />
