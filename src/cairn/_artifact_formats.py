@@ -116,14 +116,22 @@ def table_to_bytes(data: Any, existing: bytes | None = None) -> bytes:
 
     frame = _table_frame(data)
     if existing is not None:
-        try:
-            old = json.loads(existing)
-            previous = pd.DataFrame(old["data"], columns=old["columns"])
-        except (ValueError, KeyError, TypeError) as err:
-            raise InvalidParameter(f"log_table: the existing file is not a table: {err}") from None
+        previous = table_from_bytes(existing, "log_table: the existing file")
         frame = pd.concat([previous, frame], ignore_index=True)
     encoded: bytes = frame.to_json(orient="split", index=False).encode()
     return encoded
+
+
+def table_from_bytes(raw: bytes, what: str) -> Any:
+    """The DataFrame of a table :func:`table_to_bytes` wrote; ``what`` names the file in the
+    InvalidParameter raised for anything else."""
+    import pandas as pd
+
+    try:
+        table = json.loads(raw)
+        return pd.DataFrame(table["data"], columns=table["columns"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise InvalidParameter(f"{what} is not a table: {err}") from None
 
 
 def _table_frame(data: Any) -> Any:

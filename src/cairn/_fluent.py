@@ -34,7 +34,6 @@ from cairn import _model_links
 from cairn.entities import (
     Experiment,
     Metric,
-    ModelInput,
     Param,
     Run,
     RunStatus,
@@ -373,13 +372,8 @@ def _resume_run(
 
 def _system_tags() -> dict[str, str]:
     from cairn import _source
-    from cairn.client import _current_user
 
-    tags = {
-        "mlflow.user": _current_user(),
-        "mlflow.source.name": _source.source_name(),
-        "mlflow.source.type": _source.source_type(),
-    }
+    tags = _source.source_tags()
     git = _source.git_info()
     if git is not None:
         tags["mlflow.source.git.commit"] = git[0]
@@ -594,28 +588,10 @@ def _log_linked(
         ],
         synchronous=synchronous,
     )
-    _record_model_input(client, run_id, model_id)
-    if dataset is not None:
+    if model_id is not None or dataset is not None:
         from cairn import _fluent_inputs
 
-        _fluent_inputs.record_dataset_input(client, run_id, dataset)
-
-
-#: (run, model) pairs already linked by _record_model_input in this process.
-_models_used: set[tuple[str, str]] = set()
-
-
-def _record_model_input(client: Client, run_id: str, model_id: str | None) -> None:
-    """A metric measured on a model the run did not produce makes that model one of the run's
-    inputs (``run.inputs.model_inputs``), as MLflow records an evaluation."""
-    if model_id is None or (run_id, model_id) in _models_used:
-        return
-    run = client.get_run(run_id)
-    linked = {i.model_id for i in run.inputs.model_inputs}
-    linked.update(o.model_id for o in run.outputs.model_outputs)
-    if model_id not in linked:
-        client.log_inputs(run_id, models=[ModelInput(model_id)])
-    _models_used.add((run_id, model_id))
+        _fluent_inputs.record_metric_inputs(client, run_id, model_id, dataset)
 
 
 def _dataset_links(dataset: Any) -> dict[str, Any]:

@@ -21,12 +21,14 @@ from cairn.errors import InvalidParameter
 if TYPE_CHECKING:
     from cairn.client import Client
 
-__all__ = ["DATASET_CONTEXT_TAG", "log_input", "log_inputs", "record_dataset_input"]
+__all__ = ["DATASET_CONTEXT_TAG", "log_input", "log_inputs", "record_metric_inputs"]
 
 DATASET_CONTEXT_TAG = "mlflow.data.context"
 
 #: (run, dataset name, digest) already among the run's inputs, as far as this process knows.
 _datasets_used: set[tuple[str, str, str]] = set()
+#: (run, model id) likewise.
+_models_used: set[tuple[str, str]] = set()
 
 
 def log_input(
@@ -85,22 +87,42 @@ def log_inputs(
     _record(_fluent._active_run_id(), inputs, model_inputs)
 
 
-def record_dataset_input(client: Client, run_id: str, dataset: Any) -> None:
-    """Make ``dataset`` one of the run's inputs unless it is one already (what MLflow does
-    for a metric logged with ``dataset=``). Objects that cannot be recorded are skipped."""
+def record_metric_inputs(client: Client, run_id: str, model_id: str | None, dataset: Any) -> None:
+    """Make the model and the dataset a metric was measured on inputs of the run, unless they
+    are already (or, for the model, the run produced it), as MLflow records an evaluation.
+
+    What this process recorded before costs nothing; otherwise one ``get_run`` tells what the
+    run has, and one ``log_inputs`` adds the rest. A dataset object that cannot be recorded
+    is skipped.
+    """
     from cairn.data.dataset import as_dataset_entity
 
+    if model_id is not None and (run_id, model_id) in _models_used:
+        model_id = None
     name, digest = getattr(dataset, "name", None), getattr(dataset, "digest", None)
-    if name is None or digest is None or (run_id, name, digest) in _datasets_used:
-        return
-    entity = as_dataset_entity(dataset)
-    if entity is None:
+    entity = None
+    if name is not None and digest is not None and (run_id, name, digest) not in _datasets_used:
+        entity = as_dataset_entity(dataset)
+    if model_id is None and entity is None:
         return
     run = client.get_run(run_id)
-    known = {(i.dataset.name, i.dataset.digest) for i in run.inputs.dataset_inputs}
-    if (entity.name, entity.digest) not in known:
-        client.log_inputs(run_id, datasets=[DatasetInput(entity)])
-    _datasets_used.add((run_id, name, digest))
+    models: list[ModelInput] = []
+    if model_id is not None:
+        linked = {i.model_id for i in run.inputs.model_inputs}
+        linked.update(o.model_id for o in run.outputs.model_outputs)
+        if model_id not in linked:
+            models.append(ModelInput(model_id))
+    datasets: list[DatasetInput] = []
+    if entity is not None:
+        known = {(i.dataset.name, i.dataset.digest) for i in run.inputs.dataset_inputs}
+        if (entity.name, entity.digest) not in known:
+            datasets.append(DatasetInput(entity))
+    if models or datasets:
+        client.log_inputs(run_id, datasets=datasets, models=models)
+    if model_id is not None:
+        _models_used.add((run_id, model_id))
+    if entity is not None:
+        _datasets_used.add((run_id, str(name), str(digest)))
 
 
 def _dataset_input(
@@ -136,4 +158,4 @@ def _record(run_id: str, datasets: Sequence[DatasetInput], models: Sequence[Mode
         return
     _fluent._client().log_inputs(run_id, datasets=datasets, models=models)
     _datasets_used.update((run_id, d.dataset.name, d.dataset.digest) for d in datasets)
-    _fluent._models_used.update((run_id, m.model_id) for m in models)
+    _models_used.update((run_id, m.model_id) for m in models)

@@ -30,6 +30,18 @@ def source_type() -> str:
     return "NOTEBOOK" if "ipykernel" in sys.modules else "LOCAL"
 
 
+def source_tags() -> dict[str, str]:
+    """Who runs what: the ``mlflow.user``, ``mlflow.source.name`` and ``mlflow.source.type``
+    tags a run (and a dataset built in code) records."""
+    from cairn.client import _current_user
+
+    return {
+        "mlflow.user": _current_user(),
+        "mlflow.source.name": source_name(),
+        "mlflow.source.type": source_type(),
+    }
+
+
 def _git_dir(start: Path) -> Path | None:
     for folder in (start, *start.parents):
         candidate = folder / ".git"

@@ -81,17 +81,12 @@ def _has_table(run: Run, path: str) -> bool:
 
 
 def _read_table(client: Client, run: Run, path: str) -> pd.DataFrame:
-    import pandas as pd
+    from cairn._artifact_formats import table_from_bytes
 
     with client._artifact_repo(run.info.run_id).open(path) as stream:
         raw = stream.read()
-    try:
-        table = json.loads(raw)
-        return pd.DataFrame(table["data"], columns=table["columns"])
-    except (ValueError, KeyError, TypeError) as err:
-        raise InvalidParameter(
-            f"load_table: {path!r} of run {run.info.run_id} is not a table: {err}"
-        ) from None
+    frame: pd.DataFrame = table_from_bytes(raw, f"load_table: {path!r} of run {run.info.run_id}")
+    return frame
 
 
 def _extra_values(runs: Sequence[Run], columns: Sequence[str]) -> list[dict[str, object]]:

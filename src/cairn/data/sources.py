@@ -67,14 +67,8 @@ class DatasetSource:
 def code_source() -> DatasetSource:
     """The source of data built in code: the running script, as MLflow records it."""
     from cairn import _source
-    from cairn.client import _current_user
 
-    tags = {
-        "mlflow.user": _current_user(),
-        "mlflow.source.name": _source.source_name(),
-        "mlflow.source.type": _source.source_type(),
-    }
-    return DatasetSource("code", {"tags": tags})
+    return DatasetSource("code", {"tags": _source.source_tags()})
 
 
 def resolve_source(source: Any) -> DatasetSource:

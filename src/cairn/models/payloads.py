@@ -393,7 +393,7 @@ def _fast_numeric_frame(
     if schema.is_tensor_spec() or not schema.has_input_names():
         return None
     specs = [s for s in schema.inputs if isinstance(s, ColSpec)]
-    if not all(s.type in _NUMERIC for s in specs) or len(set(map(str, columns))) != len(columns):
+    if not all(s.type in _NUMERIC for s in specs):  # repeated columns were refused before
         return None
     if _holds_bool_nested(data):  # numpy would read True as 1.0; the general path refuses it
         return None
